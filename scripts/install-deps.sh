@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything leancut needs to build, test and benchmark, from Debian 12 packages.
+# Idempotent: packages already present are not touched, and apt is not even asked then.
+# Run as root (as CI and the quick start do); otherwise it re-runs itself through sudo.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format
+  # FFmpeg 5.1's libraries: demux, decode, filter, scale, resample, encode, mux (libx264 enabled)
+  libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
+  # JSON (blueprints, progress), command line parsing
+  nlohmann-json3-dev libcli11-dev
+  # tests and micro-benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # schema test (python3-jsonschema) and the side-by-side benchmark's peers (ffmpeg CLI, melt)
+  python3 python3-jsonschema ffmpeg melt time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,153 @@
+#include "blueprint/blueprint.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "blueprint/parse.h"
+#include "time/rational.h"
+
+namespace leancut::blueprint {
+namespace {
+
+// A JSON string literal. Written by hand rather than through nlohmann's dump, which throws on
+// invalid UTF-8; such bytes pass through here and the parser reports them when read back.
+std::string json_string(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Seconds as the parser reads them back exactly: a JSON number with the exact decimal digits
+// when the value terminates, else a "num/den" string.
+std::string json_seconds(Rational r) {
+  std::optional<std::string> decimal = to_exact_decimal(r);
+  return decimal ? *decimal : json_string(r.to_string());
+}
+
+std::string json_time(const TimeRef& t) {
+  if (const Rational* seconds = std::get_if<Rational>(&t)) return json_seconds(*seconds);
+  return json_string(to_string(std::get<Timecode>(t)));
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+const char* to_string(Fit fit) {
+  switch (fit) {
+    case Fit::Fit:
+      return "fit";
+    case Fit::Fill:
+      return "fill";
+    case Fit::Stretch:
+      return "stretch";
+  }
+  return "fit";
+}
+
+std::string to_string(const TimeRef& t) {
+  if (const Rational* seconds = std::get_if<Rational>(&t)) {
+    std::optional<std::string> decimal = to_exact_decimal(*seconds);
+    return (decimal ? *decimal : seconds->to_string()) + "s";
+  }
+  return to_string(std::get<Timecode>(t));
+}
+
+std::optional<Rgb> parse_colour(std::string_view text) {
+  if (text == "black") return Rgb{0, 0, 0};
+  if (text == "white") return Rgb{255, 255, 255};
+  if (text == "gray" || text == "grey") return Rgb{128, 128, 128};
+  if (text == "red") return Rgb{255, 0, 0};
+  if (text == "green") return Rgb{0, 128, 0};
+  if (text == "blue") return Rgb{0, 0, 255};
+  if (text.size() != 7 || text[0] != '#') return std::nullopt;
+  uint8_t channels[3] = {};
+  for (int i = 0; i < 3; ++i) {
+    int hi = hex_value(text[static_cast<size_t>(1 + 2 * i)]);
+    int lo = hex_value(text[static_cast<size_t>(2 + 2 * i)]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    channels[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return Rgb{channels[0], channels[1], channels[2]};
+}
+
+std::string to_json(const Blueprint& bp) {
+  const Output& o = bp.output;
+  std::string fps = o.fps.den() == 1 ? o.fps.to_string() : json_string(o.fps.to_string());
+  std::string s = "{\n";
+  s += "  \"version\": " + std::to_string(bp.version) + ",\n";
+  s += "  \"output\": {\n";
+  s += "    \"width\": " + std::to_string(o.width) + ",\n";
+  s += "    \"height\": " + std::to_string(o.height) + ",\n";
+  s += "    \"fps\": " + fps + ",\n";
+  s += "    \"background\": " + json_string(o.background) + ",\n";
+  s += "    \"video\": {\"codec\": " + json_string(o.video.codec) +
+       ", \"crf\": " + std::to_string(o.video.crf) +
+       ", \"preset\": " + json_string(o.video.preset) +
+       ", \"pix_fmt\": " + json_string(o.video.pix_fmt);
+  if (o.video.bitrate) s += ", \"bitrate\": " + std::to_string(*o.video.bitrate);
+  s += ", \"gop_seconds\": " + std::to_string(o.video.gop_seconds) + "},\n";
+  s += "    \"audio\": {\"codec\": " + json_string(o.audio.codec) +
+       ", \"sample_rate\": " + std::to_string(o.audio.sample_rate) +
+       ", \"channels\": " + std::to_string(o.audio.channels) +
+       ", \"bitrate\": " + std::to_string(o.audio.bitrate) + "}\n";
+  s += "  },\n";
+  s += "  \"shots\": [";
+  for (size_t i = 0; i < bp.shots.size(); ++i) {
+    const Shot& shot = bp.shots[i];
+    // One shot per line, so a generated 5,000-shot blueprint diffs line by line.
+    const std::string& source = shot.source_text.empty() ? shot.source.string() : shot.source_text;
+    s += i == 0 ? "\n" : ",\n";
+    s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
+         ", \"out\": " + json_time(shot.out) + ", \"fit\": " + json_string(to_string(shot.fit)) +
+         ", \"audio\": " + (shot.audio ? "true" : "false");
+    if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
+    s += "}";
+  }
+  s += bp.shots.empty() ? "]\n" : "\n  ]\n";
+  s += "}\n";
+  return s;
+}
+
+}  // namespace leancut::blueprint

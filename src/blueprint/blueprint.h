@@ -1,0 +1,93 @@
+// Blueprint: the immutable, parsed form of a blueprint v1 document (docs/blueprint.md). It says
+// what to make; nothing here has touched media yet. Times that are timecodes stay timecodes
+// until the engine knows the source's rate (engine/timeline.h resolves them).
+//
+// Value type; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "time/rational.h"
+#include "time/time_parse.h"
+
+namespace leancut::blueprint {
+
+// How a source picture is put into the output frame.
+enum class Fit {
+  Fit,      // scale to fit inside, letterbox/pillarbox with the background (default)
+  Fill,     // scale to cover, crop the overflow (centred)
+  Stretch,  // scale to the output size exactly, ignoring aspect ratio
+};
+const char* to_string(Fit fit);
+
+// A point in a source: seconds (exact, from the JSON number's text) or a timecode at the
+// source's own frame rate.
+using TimeRef = std::variant<Rational, Timecode>;
+std::string to_string(const TimeRef& t);  // "1.5s" or "00:00:01:12"
+
+struct VideoSettings {
+  std::string codec = "h264";       // only h264 (libx264) in v1
+  int crf = 23;                     // 0..51
+  std::string preset = "veryfast";  // x264 preset name
+  std::string pix_fmt = "yuv420p";  // yuv420p only in v1
+  std::optional<int64_t> bitrate;   // bits/s; when set, ABR instead of CRF
+  int gop_seconds = 2;              // keyframe interval in seconds (1..60)
+  friend bool operator==(const VideoSettings&, const VideoSettings&) = default;
+};
+
+struct AudioSettings {
+  std::string codec = "aac";  // only aac in v1
+  int sample_rate = 48000;    // 8000..192000
+  int channels = 2;           // 1 or 2
+  int64_t bitrate = 128000;   // bits/s, 16000..512000
+  friend bool operator==(const AudioSettings&, const AudioSettings&) = default;
+};
+
+struct Output {
+  int width = 1280;  // even, 16..8192
+  int height = 720;  // even, 16..8192
+  Rational fps{30};  // > 0, <= 240
+  VideoSettings video;
+  AudioSettings audio;
+  std::string background = "black";  // letterbox colour: a name or "#RRGGBB"
+  friend bool operator==(const Output&, const Output&) = default;
+};
+
+struct Shot {
+  std::string source_text;       // as written in the blueprint (for messages)
+  std::filesystem::path source;  // resolved: relative paths against the blueprint's folder
+  TimeRef in;
+  TimeRef out;  // exclusive: the shot covers [in, out)
+  Fit fit = Fit::Fit;
+  bool audio = true;  // false: silence for this shot
+  std::string name;   // optional label for messages and reports
+  friend bool operator==(const Shot&, const Shot&) = default;
+};
+
+// A background colour as 8-bit sRGB.
+struct Rgb {
+  uint8_t r = 0;
+  uint8_t g = 0;
+  uint8_t b = 0;
+  friend bool operator==(const Rgb&, const Rgb&) = default;
+};
+// "black", "white", "gray"/"grey", "red", "green", "blue" (CSS values: green is #008000, gray
+// #808080), or "#RRGGBB" in either case; nullopt for anything else. Output::background is always
+// one of these once parsed.
+std::optional<Rgb> parse_colour(std::string_view text);
+
+struct Blueprint {
+  int version = 1;
+  Output output;
+  std::vector<Shot> shots;
+  std::filesystem::path base_dir;  // the folder relative sources resolve against
+  friend bool operator==(const Blueprint&, const Blueprint&) = default;
+};
+
+}  // namespace leancut::blueprint

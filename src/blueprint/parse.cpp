@@ -1,0 +1,778 @@
+#include "blueprint/parse.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "time/rational.h"
+#include "time/time_parse.h"
+
+namespace leancut::blueprint {
+namespace {
+
+using Json = nlohmann::json;
+
+// Deeper documents are refused before the tree (built and destroyed recursively) gets there.
+constexpr int kMaxDepth = 64;
+constexpr int kMaxFps = 240;
+constexpr std::string_view kPresets[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                         "fast",      "medium",    "slow",     "slower",
+                                         "veryslow",  "placebo"};
+
+// The document as written: key order, duplicate keys and each number's own text survive, which
+// nlohmann::json's DOM would lose (it keeps one value per key and numbers as double).
+struct Node {
+  enum class Kind { Null, Bool, Number, String, Array, Object };
+  Kind kind = Kind::Null;
+  bool boolean = false;
+  std::string text;               // a string's value, or a number's text
+  std::vector<std::string> keys;  // an object's keys, parallel to items, in document order
+  std::vector<Node> items;
+};
+
+// nlohmann SAX handler that builds the Node tree and turns a syntax error into "line L, column C:
+// <what>".
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(std::string_view text) : text_(text) {}
+
+  bool null() { return add(Node{}); }
+  bool boolean(bool value) {
+    Node n;
+    n.kind = Node::Kind::Bool;
+    n.boolean = value;
+    return add(std::move(n));
+  }
+  bool number_integer(Json::number_integer_t value) { return number(std::to_string(value)); }
+  bool number_unsigned(Json::number_unsigned_t value) { return number(std::to_string(value)); }
+  bool number_float(Json::number_float_t /*value*/, const std::string& raw) { return number(raw); }
+  bool string(std::string& value) {
+    Node n;
+    n.kind = Node::Kind::String;
+    n.text = std::move(value);
+    return add(std::move(n));
+  }
+  bool binary(Json::binary_t& /*value*/) { return false; }  // not produced by JSON text
+  bool start_object(std::size_t /*elements*/) { return open(Node::Kind::Object); }
+  bool key(std::string& key) {
+    stack_.back().keys.push_back(std::move(key));
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t /*elements*/) { return open(Node::Kind::Array); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& ex) {
+    error_ = location(position) + ": " + what(ex.what());
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+  Node take_root() { return std::move(root_); }
+
+ private:
+  bool number(std::string text) {
+    Node n;
+    n.kind = Node::Kind::Number;
+    n.text = std::move(text);
+    return add(std::move(n));
+  }
+  bool add(Node n) {
+    if (stack_.empty()) {
+      root_ = std::move(n);
+    } else {
+      stack_.back().items.push_back(std::move(n));
+    }
+    return true;
+  }
+  bool open(Node::Kind kind) {
+    if (static_cast<int>(stack_.size()) >= kMaxDepth) {
+      error_ = "the document nests deeper than " + std::to_string(kMaxDepth) + " levels";
+      return false;
+    }
+    Node n;
+    n.kind = kind;
+    stack_.push_back(std::move(n));
+    return true;
+  }
+  bool close() {
+    Node n = std::move(stack_.back());
+    stack_.pop_back();
+    return add(std::move(n));
+  }
+
+  // nlohmann reports how many bytes it read; the last one is where it stopped. Lines and columns
+  // count from 1, columns in bytes.
+  std::string location(std::size_t position) const {
+    size_t at = std::min(position > 0 ? position - 1 : 0, text_.size());
+    size_t line = 1 + static_cast<size_t>(std::count(text_.begin(), text_.begin() + at, '\n'));
+    size_t line_start = text_.substr(0, at).rfind('\n');
+    size_t column = line_start == std::string_view::npos ? at + 1 : at - line_start;
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+  }
+  // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." -> the
+  // part after the position;
+  // "[json.exception.out_of_range.406] number overflow parsing '1e400'" -> the part after the tag.
+  static std::string what(std::string_view message) {
+    size_t at = message.find("parse error");
+    if (at != std::string_view::npos) {
+      at = message.find(": ", at);
+      if (at != std::string_view::npos) message.remove_prefix(at + 2);
+    } else if (message.rfind("[json.exception.", 0) == 0 &&
+               message.find("] ") != std::string_view::npos) {
+      message.remove_prefix(message.find("] ") + 2);
+    }
+    return valid_utf8(message);
+  }
+  // nlohmann echoes the bytes it last read, which may be the ill-formed UTF-8 it complains about;
+  // diagnostics end up in JSON reports, so such bytes become '?'.
+  static std::string valid_utf8(std::string_view s) {
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+      auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+      unsigned char c = byte(i);
+      size_t length = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
+      bool ok = length > 0 && i + length <= s.size();
+      for (size_t k = 1; ok && k < length; ++k) ok = (byte(i + k) & 0xc0) == 0x80;
+      if (ok) {
+        out.append(s.substr(i, length));
+        i += length;
+      } else {
+        out += '?';
+        ++i;
+      }
+    }
+    return out;
+  }
+
+  std::string_view text_;
+  std::vector<Node> stack_;
+  Node root_;
+  std::string error_;
+};
+
+bool is_identifier(std::string_view key) {
+  if (key.empty() || (key[0] >= '0' && key[0] <= '9')) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$';
+  });
+}
+
+// A JSON string for messages: quoted and escaped, long ones shortened.
+std::string show_string(std::string_view s) {
+  constexpr size_t kMaxShown = 60;
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
+    char c = s[i];
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > kMaxShown) out += "...";
+  return out + "\"";
+}
+
+std::string member_path(const std::string& parent, std::string_view key) {
+  if (!is_identifier(key)) return parent + "[" + show_string(key) + "]";
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string index_path(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+// What a value is, for "expected X, got Y".
+std::string describe(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::Null:
+      return "null";
+    case Node::Kind::Bool:
+      return n.boolean ? "true" : "false";
+    case Node::Kind::Number:
+      return n.text;
+    case Node::Kind::String:
+      return show_string(n.text);
+    case Node::Kind::Array:
+      return "an array";
+    case Node::Kind::Object:
+      return "an object";
+  }
+  return "?";
+}
+
+// Edits (insert, delete, substitute, swap two neighbours) between two short strings.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string join(std::initializer_list<std::string_view> names) {
+  std::string s;
+  for (std::string_view name : names) s += (s.empty() ? "" : ", ") + std::string(name);
+  return s;
+}
+
+bool is_timecode_like(std::string_view s) {
+  return s.find(':') != std::string_view::npos;
+}
+
+class Validator {
+ public:
+  explicit Validator(std::filesystem::path base_dir) : base_dir_(std::move(base_dir)) {}
+
+  std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
+
+  std::optional<Blueprint> blueprint(const Node& root) {
+    if (root.kind != Node::Kind::Object) {
+      error("", "expected a blueprint object, got " + describe(root));
+      return std::nullopt;
+    }
+    // An unsupported version means a different schema: its other fields would only add noise.
+    for (size_t i = 0; i < root.keys.size(); ++i) {
+      Rational v;
+      if (root.keys[i] == "version" && root.items[i].kind == Node::Kind::Number &&
+          number_value(root.items[i], v) && v != Rational{1}) {
+        error("version",
+              "unsupported version " + root.items[i].text + " (this leancut reads version 1)");
+        return std::nullopt;
+      }
+    }
+    Blueprint bp;
+    bp.base_dir = base_dir_;
+    object(root, "", {"version", "output", "shots", "$schema"}, {"version", "shots"},
+           [&](std::string_view key, const Node& n, const std::string& path) {
+             if (key == "version") {
+               Rational v;
+               if (n.kind != Node::Kind::Number) {
+                 error(path, "expected the integer 1, got " + describe(n));
+               } else if (!number_value(n, v) || v != Rational{1}) {
+                 error(path, "unsupported version " + n.text + " (this leancut reads version 1)");
+               }
+             } else if (key == "output") {
+               output(n, path, bp.output);
+             } else if (key == "shots") {
+               shots(n, path, bp.shots);
+             } else if (key == "$schema") {
+               if (n.kind != Node::Kind::String) {
+                 error(path, "expected a string, got " + describe(n));
+               }
+             }
+           });
+    if (!diagnostics_.empty()) return std::nullopt;
+    return bp;
+  }
+
+ private:
+  using Handler = std::function<void(std::string_view key, const Node& n, const std::string& path)>;
+
+  void error(const std::string& path, std::string message) {
+    diagnostics_.push_back({path, std::move(message)});
+  }
+
+  // Walks an object's members in document order, reporting duplicate and unknown keys and, at
+  // the end, missing required ones; `handle` sees each known key once.
+  void object(const Node& n, const std::string& path, std::initializer_list<std::string_view> known,
+              std::initializer_list<std::string_view> required, const Handler& handle) {
+    if (n.kind != Node::Kind::Object) {
+      error(path, "expected an object, got " + describe(n));
+      return;
+    }
+    std::set<std::string_view> seen;  // a set: hostile documents may have many keys
+    for (size_t i = 0; i < n.keys.size(); ++i) {
+      const std::string& key = n.keys[i];
+      std::string child = member_path(path, key);
+      if (!seen.insert(key).second) {
+        error(child, "duplicate field (each field may appear only once)");
+        continue;
+      }
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        error(child, unknown_field_message(key, known));
+        continue;
+      }
+      handle(key, n.items[i], child);
+    }
+    for (std::string_view key : required) {
+      if (seen.count(key) == 0) {
+        error(member_path(path, key), "required field is missing");
+      }
+    }
+  }
+
+  static std::string unknown_field_message(std::string_view key,
+                                           std::initializer_list<std::string_view> known) {
+    // Suggest only near misses ("souce", "widht", "Source", "sample_rte"), not every short
+    // word: one edit, two for names of eight letters or more, or a difference of case.
+    std::string_view closest;
+    size_t best = std::numeric_limits<size_t>::max();
+    std::string lower(key);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+    for (std::string_view k : known) {
+      if (k.front() == '$' || key.size() > 64) continue;
+      size_t d = lower == k ? 0 : edit_distance(key, k);
+      size_t allowed = k.size() >= 8 ? 2 : 1;
+      if (d <= allowed && d < best) {
+        best = d;
+        closest = k;
+      }
+    }
+    std::string listed;
+    for (std::string_view k : known) {
+      if (k.front() != '$') listed += (listed.empty() ? "" : ", ") + std::string(k);
+    }
+    if (!closest.empty()) {
+      return "unknown field (did you mean \"" + std::string(closest) + "\"? known: " + listed + ")";
+    }
+    return "unknown field (known: " + listed + ")";
+  }
+
+  // The exact value of a number node; false when it cannot be represented.
+  static bool number_value(const Node& n, Rational& out) {
+    Result<Rational> r = parse_decimal(n.text);
+    if (!r) return false;
+    out = r.value();
+    return true;
+  }
+
+  // An integer in [lo, hi]. JSON Schema's rule: a number with no fractional part (1280.0) counts.
+  std::optional<int64_t> integer(const Node& n, const std::string& path, int64_t lo, int64_t hi) {
+    if (n.kind != Node::Kind::Number) {
+      error(path, "expected an integer, got " + describe(n));
+      return std::nullopt;
+    }
+    Rational v;
+    bool representable = number_value(n, v);
+    if (representable && v.den() != 1) {
+      error(path, "expected an integer, got " + n.text);
+      return std::nullopt;
+    }
+    if (!representable || v < Rational{lo} || v > Rational{hi}) {
+      if (hi == std::numeric_limits<int64_t>::max()) {
+        error(path, "must be at least " + std::to_string(lo) + ", got " + n.text);
+      } else {
+        error(path, "must be from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
+                        n.text);
+      }
+      return std::nullopt;
+    }
+    return v.num();
+  }
+
+  std::optional<std::string> string(const Node& n, const std::string& path) {
+    if (n.kind != Node::Kind::String) {
+      error(path, "expected a string, got " + describe(n));
+      return std::nullopt;
+    }
+    return n.text;
+  }
+
+  // One of `names`, else "<what> "x" (one of: a, b)".
+  std::optional<std::string> choice(const Node& n, const std::string& path, const char* what,
+                                    std::initializer_list<std::string_view> names) {
+    std::optional<std::string> s = string(n, path);
+    if (!s) return std::nullopt;
+    if (std::find(names.begin(), names.end(), *s) == names.end()) {
+      error(path, std::string(what) + " " + show_string(*s) + " (one of: " + join(names) + ")");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  void output(const Node& n, const std::string& path, Output& out) {
+    object(n, path, {"width", "height", "fps", "background", "video", "audio"}, {},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "width" || key == "height") {
+               std::optional<int64_t> size = integer(v, p, 16, 8192);
+               if (size && *size % 2 != 0) {
+                 error(p, "must be even (yuv420p halves the chroma planes), got " + v.text);
+               } else if (size) {
+                 (key == "width" ? out.width : out.height) = static_cast<int>(*size);
+               }
+             } else if (key == "fps") {
+               fps(v, p, out.fps);
+             } else if (key == "background") {
+               background(v, p, out.background);
+             } else if (key == "video") {
+               video(v, p, out.video);
+             } else if (key == "audio") {
+               audio(v, p, out.audio);
+             }
+           });
+  }
+
+  void fps(const Node& n, const std::string& path, Rational& out) {
+    const std::string expected =
+        "expected a positive integer or a rate string such as \"30000/1001\" or \"23.976\", got ";
+    std::optional<Rational> rate;
+    std::string given;
+    if (n.kind == Node::Kind::Number) {
+      Rational v;
+      if (number_value(n, v) && v.den() != 1) {
+        error(path, expected + n.text);
+        return;
+      }
+      given = n.text;
+      if (!number_value(n, v)) {  // beyond 64 bits: too fast, or far below zero
+        v = n.text.front() == '-' ? Rational{-1} : Rational{kMaxFps + 1};
+      }
+      if (v > Rational{0}) rate = v;
+    } else if (n.kind == Node::Kind::String) {
+      given = show_string(n.text);
+      Result<Rational> r = parse_rate(n.text);
+      if (r) {
+        rate = r.value();
+      } else {
+        // Well-formed but not positive falls through to the message below.
+        bool ratio = n.text.find('/') != std::string::npos;
+        if (!(ratio ? parse_ratio(n.text) : parse_decimal(n.text)).ok()) {
+          error(path, r.error().message);
+          return;
+        }
+      }
+    } else {
+      error(path, expected + describe(n));
+      return;
+    }
+    if (!rate) {
+      error(path, "must be positive, got " + given);
+    } else if (*rate > Rational{kMaxFps}) {
+      error(path, "must be at most " + std::to_string(kMaxFps) + " fps, got " + given);
+    } else {
+      out = *rate;
+    }
+  }
+
+  void background(const Node& n, const std::string& path, std::string& out) {
+    std::optional<std::string> s = string(n, path);
+    if (!s) return;
+    if (!parse_colour(*s)) {
+      error(path, "unknown colour " + show_string(*s) +
+                      " (one of: black, white, gray, grey, red, green, blue, or \"#RRGGBB\")");
+      return;
+    }
+    // ffmpeg, which draws the background, knows "gray" but not "grey".
+    out = *s == "grey" ? "gray" : *s;
+  }
+
+  void video(const Node& n, const std::string& path, VideoSettings& out) {
+    object(n, path, {"codec", "crf", "preset", "pix_fmt", "bitrate", "gop_seconds"}, {},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "codec") {
+               std::optional<std::string> s = string(v, p);
+               if (s && *s != "h264" && *s != "libx264") {
+                 error(p, "unsupported codec " + show_string(*s) +
+                              " (v1 supports \"h264\", also spelled \"libx264\")");
+               } else if (s) {
+                 out.codec = "h264";
+               }
+             } else if (key == "crf") {
+               if (auto crf = integer(v, p, 0, 51)) out.crf = static_cast<int>(*crf);
+             } else if (key == "preset") {
+               std::optional<std::string> s = string(v, p);
+               if (s &&
+                   std::find(std::begin(kPresets), std::end(kPresets), *s) == std::end(kPresets)) {
+                 std::string names;
+                 for (std::string_view name : kPresets) {
+                   names += (names.empty() ? "" : ", ") + std::string(name);
+                 }
+                 error(p, "unknown preset " + show_string(*s) + " (one of: " + names + ")");
+               } else if (s) {
+                 out.preset = *s;
+               }
+             } else if (key == "pix_fmt") {
+               std::optional<std::string> s = string(v, p);
+               if (s && *s != "yuv420p") {
+                 error(p, "unsupported pixel format " + show_string(*s) +
+                              " (v1 supports \"yuv420p\")");
+               } else if (s) {
+                 out.pix_fmt = *s;
+               }
+             } else if (key == "bitrate") {
+               if (auto bitrate = integer(v, p, 1, std::numeric_limits<int64_t>::max())) {
+                 out.bitrate = *bitrate;
+               }
+             } else if (key == "gop_seconds") {
+               if (auto gop = integer(v, p, 1, 60)) out.gop_seconds = static_cast<int>(*gop);
+             }
+           });
+  }
+
+  void audio(const Node& n, const std::string& path, AudioSettings& out) {
+    object(n, path, {"codec", "sample_rate", "channels", "bitrate"}, {},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "codec") {
+               std::optional<std::string> s = string(v, p);
+               if (s && *s != "aac") {
+                 error(p, "unsupported codec " + show_string(*s) + " (v1 supports \"aac\")");
+               } else if (s) {
+                 out.codec = *s;
+               }
+             } else if (key == "sample_rate") {
+               if (auto rate = integer(v, p, 8000, 192000)) {
+                 out.sample_rate = static_cast<int>(*rate);
+               }
+             } else if (key == "channels") {
+               if (v.kind != Node::Kind::Number) {
+                 error(p, "expected an integer, got " + describe(v));
+                 return;
+               }
+               Rational c;
+               if (number_value(v, c) && (c == Rational{1} || c == Rational{2})) {
+                 out.channels = static_cast<int>(c.num());
+               } else {
+                 error(p, "must be 1 or 2, got " + v.text);
+               }
+             } else if (key == "bitrate") {
+               if (auto bitrate = integer(v, p, 16000, 512000)) out.bitrate = *bitrate;
+             }
+           });
+  }
+
+  void shots(const Node& n, const std::string& path, std::vector<Shot>& out) {
+    if (n.kind != Node::Kind::Array) {
+      error(path, "expected an array of shots, got " + describe(n));
+      return;
+    }
+    if (n.items.empty()) {
+      error(path, "must contain at least one shot");
+      return;
+    }
+    out.reserve(n.items.size());
+    for (size_t i = 0; i < n.items.size(); ++i) {
+      out.push_back(shot(n.items[i], index_path(path, i)));
+    }
+  }
+
+  Shot shot(const Node& n, const std::string& path) {
+    Shot s;
+    if (n.kind != Node::Kind::Object) {
+      error(path, "expected a shot object, got " + describe(n));
+      return s;
+    }
+    std::optional<TimeRef> in;
+    std::optional<TimeRef> out;
+    object(n, path, {"source", "in", "out", "fit", "audio", "name"}, {"source", "in", "out"},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "source") {
+               source(v, p, s);
+             } else if (key == "in") {
+               in = time(v, p);
+             } else if (key == "out") {
+               out = time(v, p);
+             } else if (key == "fit") {
+               if (auto f = choice(v, p, "unknown fit", {"fit", "fill", "stretch"})) {
+                 s.fit = *f == "fill" ? Fit::Fill : (*f == "stretch" ? Fit::Stretch : Fit::Fit);
+               }
+             } else if (key == "audio") {
+               if (v.kind != Node::Kind::Bool) {
+                 error(p, "expected true or false, got " + describe(v));
+               } else {
+                 s.audio = v.boolean;
+               }
+             } else if (key == "name") {
+               if (auto name = string(v, p)) s.name = *name;
+             }
+           });
+    if (in) s.in = *in;
+    if (out) s.out = *out;
+    if (in && out && !(in_before_out(*in, *out))) {
+      error(member_path(path, "out"),
+            to_string(*out) + " must be after in (" + to_string(*in) + ")");
+    }
+    return s;
+  }
+
+  // False only when the order is known to be wrong without media: both seconds, or both
+  // timecodes of the same kind (their fields then order like the frames they label).
+  static bool in_before_out(const TimeRef& in, const TimeRef& out) {
+    const Rational* in_s = std::get_if<Rational>(&in);
+    const Rational* out_s = std::get_if<Rational>(&out);
+    if (in_s && out_s) return *in_s < *out_s;
+    const Timecode* in_tc = std::get_if<Timecode>(&in);
+    const Timecode* out_tc = std::get_if<Timecode>(&out);
+    if (in_tc && out_tc && in_tc->drop_frame == out_tc->drop_frame) {
+      auto fields = [](const Timecode& t) {
+        return std::tuple(t.hours, t.minutes, t.seconds, t.frames);
+      };
+      return fields(*in_tc) < fields(*out_tc);
+    }
+    return true;
+  }
+
+  void source(const Node& n, const std::string& path, Shot& s) {
+    std::optional<std::string> text = string(n, path);
+    if (!text) return;
+    if (text->empty()) {
+      error(path, "must not be empty");
+      return;
+    }
+    if (text->find('\0') != std::string::npos) {
+      error(path, "must not contain a NUL character");
+      return;
+    }
+    s.source_text = *text;
+    std::filesystem::path p(*text);
+    s.source = (p.is_absolute() ? p : base_dir_ / p).lexically_normal();
+  }
+
+  std::optional<TimeRef> time(const Node& n, const std::string& path) {
+    static const std::string kExpected =
+        "expected a number of seconds, a \"num/den\" seconds string or a timecode "
+        "\"HH:MM:SS:FF\", got ";
+    if (n.kind == Node::Kind::Number) {
+      Result<Rational> r = parse_decimal(n.text);
+      if (!r) {
+        error(path, r.error().message);
+        return std::nullopt;
+      }
+      if (r.value() < Rational{0}) {
+        error(path, "must not be negative, got " + n.text);
+        return std::nullopt;
+      }
+      return r.value();
+    }
+    if (n.kind != Node::Kind::String) {
+      error(path, kExpected + describe(n));
+      return std::nullopt;
+    }
+    const std::string& s = n.text;
+    if (is_timecode_like(s)) {
+      Result<Timecode> tc = parse_timecode(s);
+      if (!tc) {
+        error(path, tc.error().message);
+        return std::nullopt;
+      }
+      // Labels every drop-frame rate skips; 60000/1001 also skips ;02 and ;03, which only the
+      // engine, knowing the source's rate, can tell.
+      const Timecode& t = tc.value();
+      if (t.drop_frame && t.seconds == 0 && t.frames < 2 && t.minutes % 10 != 0) {
+        error(path, show_string(s) +
+                        " does not exist: drop-frame skips ;00 and ;01 at the start of each "
+                        "minute not divisible by 10");
+        return std::nullopt;
+      }
+      return t;
+    }
+    if (s.find('/') != std::string::npos) {
+      Result<Rational> r = parse_ratio(s);
+      if (!r) {
+        error(path, r.error().message);
+        return std::nullopt;
+      }
+      if (r.value() < Rational{0}) {
+        error(path, "must not be negative, got " + show_string(s));
+        return std::nullopt;
+      }
+      return r.value();
+    }
+    if (parse_decimal(s).ok()) {
+      constexpr size_t kMaxEcho = 40;
+      error(path, "seconds must be a JSON number, not a string: write " +
+                      (s.size() <= kMaxEcho ? s + ", not " + show_string(s)
+                                            : std::string("it without the quotes")));
+      return std::nullopt;
+    }
+    error(path, kExpected + show_string(s));
+    return std::nullopt;
+  }
+
+  std::filesystem::path base_dir_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+ParseResult parse_blueprint(std::string_view json_text, const std::filesystem::path& base_dir) {
+  ParseResult result;
+  TreeBuilder builder(json_text);
+  bool parsed = false;
+  try {
+    parsed = Json::sax_parse(json_text.begin(), json_text.end(), &builder,
+                             Json::input_format_t::json, /*strict=*/true);
+  } catch (const std::exception& e) {  // nlohmann reports through parse_error; this is a backstop
+    result.diagnostics.push_back({"", std::string("cannot parse JSON: ") + e.what()});
+    return result;
+  }
+  if (!parsed) {
+    result.diagnostics.push_back(
+        {"", builder.error().empty() ? "cannot parse JSON" : builder.error()});
+    return result;
+  }
+  Validator validator(base_dir);
+  result.blueprint = validator.blueprint(builder.take_root());
+  result.diagnostics = validator.take_diagnostics();
+  if (!result.diagnostics.empty()) result.blueprint.reset();
+  return result;
+}
+
+ParseResult load_blueprint(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    ParseResult result;
+    result.diagnostics.push_back({"", "cannot read " + file.string() + ": it is a folder"});
+    return result;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ParseResult result;
+    result.diagnostics.push_back(
+        {"", "cannot read " + file.string() + ": " + std::strerror(errno)});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    ParseResult result;
+    result.diagnostics.push_back({"", "cannot read " + file.string()});
+    return result;
+  }
+  std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+  if (ec) dir = file.parent_path();
+  return parse_blueprint(text.str(), dir.lexically_normal());
+}
+
+}  // namespace leancut::blueprint

@@ -1,0 +1,237 @@
+// `leancut render` and `leancut validate`: blueprint -> (diagnostics | timeline) -> video.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "blueprint/parse.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "engine/render_job.h"
+#include "engine/timeline.h"
+#include "media/mux.h"
+#include "memory/rss.h"
+
+namespace leancut::cli {
+namespace {
+
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  g_signal = sig;
+}
+
+int exit_code_for(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::InvalidInput:
+      return kExitInvalid;
+    case ErrorCode::NotFound:
+    case ErrorCode::MediaError:
+    case ErrorCode::Unsupported:
+      return kExitMedia;
+    case ErrorCode::Io:
+      return kExitOutput;
+    case ErrorCode::OverBudget:
+      return kExitOverBudget;
+    case ErrorCode::Cancelled:
+      return kExitCancelled;
+    case ErrorCode::Internal:
+      break;
+  }
+  return kExitInternal;
+}
+
+void print_diagnostics(const std::filesystem::path& file,
+                       const std::vector<blueprint::Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    std::fprintf(stderr, "%s: %s\n", file.string().c_str(), d.to_string().c_str());
+  }
+  std::fprintf(stderr, "%s: %zu problem%s; nothing was rendered\n", file.string().c_str(),
+               diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
+}
+
+// Parses and resolves; prints every problem. nullopt means "exit with kExitInvalid".
+std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
+                                              nlohmann::json* json_out) {
+  blueprint::ParseResult parsed = blueprint::load_blueprint(file);
+  std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
+  std::optional<engine::Timeline> timeline;
+  if (parsed.ok()) {
+    engine::ResolveResult resolved = engine::resolve_timeline(*parsed.blueprint);
+    diagnostics = std::move(resolved.diagnostics);
+    timeline = std::move(resolved.timeline);
+  }
+  if (json_out != nullptr) {
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto& d : diagnostics) errors.push_back({{"path", d.path}, {"message", d.message}});
+    (*json_out)["errors"] = errors;
+  }
+  if (!diagnostics.empty() && !quiet_json) print_diagnostics(file, diagnostics);
+  return timeline;
+}
+
+std::string with_commas(int64_t v) {
+  const std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out = v < 0 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_render(const RenderArgs& args) {
+  const bool json = args.progress == ProgressMode::Json;
+  if (media::Muxer::guess_format(args.output).empty()) {
+    std::fprintf(stderr,
+                 "leancut render: %s: cannot tell the container from the extension "
+                 "(use .mp4, .mov, .mkv or .ts)\n",
+                 args.output.string().c_str());
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::path out_dir = args.output.has_parent_path() ? args.output.parent_path() : ".";
+  if (!std::filesystem::is_directory(out_dir, ec)) {
+    std::fprintf(stderr, "leancut render: %s: the folder %s does not exist\n",
+                 args.output.string().c_str(), out_dir.string().c_str());
+    return kExitOutput;
+  }
+
+  std::optional<engine::Timeline> timeline = load_timeline(args.blueprint, false, nullptr);
+  if (!timeline) return kExitInvalid;
+
+  engine::RenderJob job(std::move(*timeline), {.output = args.output,
+                                               .threads = args.threads,
+                                               .decoder_threads = args.decoder_threads,
+                                               .encoder_threads = args.encoder_threads});
+  ProgressPrinter printer(args.progress);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  std::thread worker([&] {
+    Status s = job.run();
+    std::lock_guard lock(mu);
+    status = std::move(s);
+    done = true;
+    cv.notify_all();
+  });
+  int64_t rss_peak_sampled = 0;
+  {
+    std::unique_lock lock(mu);
+    while (!done) {
+      cv.wait_for(lock, std::chrono::milliseconds(json ? 1000 : 250));
+      if (g_signal != 0) job.cancel();
+      int64_t rss = memory::read_rss_bytes().value_or(0);
+      if (rss > rss_peak_sampled) rss_peak_sampled = rss;
+      if (!done) {
+        lock.unlock();
+        printer.update(job.progress(), rss);
+        lock.lock();
+      }
+    }
+  }
+  worker.join();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  printer.finish();
+
+  const engine::RenderStats& st = job.stats();
+  const engine::Timeline& tl = job.timeline();
+  const int64_t peak = memory::read_peak_rss_bytes().value_or(rss_peak_sampled);
+  const bool within_budget = args.memory_bytes == 0 || peak <= args.memory_bytes;
+  const double ratio = st.frames_out > 0 ? static_cast<double>(st.video_frames_decoded) /
+                                               static_cast<double>(st.frames_out)
+                                         : 0;
+  if (!status) {
+    if (json) {
+      nlohmann::json j = {{"event", "error"},
+                          {"code", to_string(status.error().code)},
+                          {"message", status.error().message}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+    std::fprintf(stderr, "leancut render: %s\n", status.error().message.c_str());
+    std::fprintf(stderr, "leancut render: nothing was written to %s\n",
+                 args.output.string().c_str());
+    return exit_code_for(status.error());
+  }
+
+  if (json) {
+    nlohmann::json j = {{"event", "done"},
+                        {"output", args.output.string()},
+                        {"shots", tl.shots.size()},
+                        {"frames", st.frames_out},
+                        {"audio_samples", st.audio_samples_out},
+                        {"duration_seconds", tl.duration().to_double()},
+                        {"seconds", st.seconds},
+                        {"peak_rss_bytes", peak},
+                        {"memory_budget_bytes", args.memory_bytes},
+                        {"within_budget", within_budget},
+                        {"video_frames_decoded", st.video_frames_decoded},
+                        {"decoded_per_output_frame", ratio},
+                        {"video_seeks", st.video_seeks},
+                        {"reader_reuses", st.reader_reuses},
+                        {"sources_opened", st.sources_opened},
+                        {"prefetch_hits", st.prefetch_hits},
+                        {"max_open_readers", st.max_open_readers},
+                        {"normalize_graph_builds", st.normalize_graph_builds},
+                        {"queue_peak_bytes",
+                         {{"decoded", st.decoded_queue.peak_bytes},
+                          {"video_out", st.video_out_queue.peak_bytes},
+                          {"audio_out", st.audio_out_queue.peak_bytes}}}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    double fps = st.seconds > 0 ? static_cast<double>(st.frames_out) / st.seconds : 0;
+    std::printf("wrote %s: %zu shots, %s frames (%s at %s fps), in %s (%.0f fps, %.1fx realtime)\n",
+                args.output.string().c_str(), tl.shots.size(), with_commas(st.frames_out).c_str(),
+                format_duration(tl.duration().to_double()).c_str(),
+                tl.output.fps.to_string().c_str(), format_duration(st.seconds).c_str(), fps,
+                st.seconds > 0 ? tl.duration().to_double() / st.seconds : 0);
+    std::printf("memory: peak RSS %s", memory::format_bytes(peak).c_str());
+    if (args.memory_bytes > 0) {
+      std::printf(" of a %s budget%s", memory::format_bytes(args.memory_bytes).c_str(),
+                  within_budget ? "" : "  ** OVER BUDGET **");
+    }
+    std::printf(
+        "\ndecode: %s frames decoded for %s output frames (%.2fx), %s seeks, "
+        "%s shots continued without a seek, at most %lld readers open\n",
+        with_commas(st.video_frames_decoded).c_str(), with_commas(st.frames_out).c_str(), ratio,
+        with_commas(st.video_seeks).c_str(), with_commas(st.reader_reuses).c_str(),
+        static_cast<long long>(st.max_open_readers));
+  }
+  return kExitOk;
+}
+
+int run_validate(const std::filesystem::path& file, bool json) {
+  nlohmann::json j;
+  std::optional<engine::Timeline> timeline = load_timeline(file, json, json ? &j : nullptr);
+  if (json) {
+    j["valid"] = timeline.has_value();
+    if (timeline) {
+      j["shots"] = timeline->shots.size();
+      j["frames"] = timeline->total_frames;
+      j["duration_seconds"] = timeline->duration().to_double();
+      j["sources"] = timeline->sources.size();
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+  } else if (timeline) {
+    std::printf("%s: valid: %zu shots from %zu sources, %s frames, %s at %s fps\n",
+                file.string().c_str(), timeline->shots.size(), timeline->sources.size(),
+                with_commas(timeline->total_frames).c_str(),
+                format_duration(timeline->duration().to_double()).c_str(),
+                timeline->output.fps.to_string().c_str());
+  }
+  return timeline ? kExitOk : kExitInvalid;
+}
+
+}  // namespace leancut::cli

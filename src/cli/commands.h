@@ -1,0 +1,50 @@
+// The CLI's subcommands. main parses arguments (CLI11) and calls one; each runs, prints, and
+// returns the process exit code (docs/cli.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace leancut::cli {
+
+// Exit codes, documented in docs/cli.md; scripts depend on them.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInternal = 1;     // a bug or an unexpected failure
+inline constexpr int kExitUsage = 2;        // bad command-line arguments
+inline constexpr int kExitInvalid = 3;      // the blueprint is invalid (all problems listed)
+inline constexpr int kExitMedia = 4;        // a source could not be read or decoded mid-render
+inline constexpr int kExitOutput = 5;       // the output could not be written
+inline constexpr int kExitOverBudget = 6;   // the job does not fit its memory budget
+inline constexpr int kExitCancelled = 130;  // interrupted (SIGINT/SIGTERM)
+
+enum class ProgressMode { Auto, Bar, Json, None };
+
+struct RenderArgs {
+  std::filesystem::path blueprint;
+  std::filesystem::path output;
+  int64_t memory_bytes = 0;  // 0 = no budget given
+  int threads = 0;
+  int decoder_threads = 0;
+  int encoder_threads = 0;
+  ProgressMode progress = ProgressMode::Auto;
+};
+
+int run_render(const RenderArgs& args);
+int run_validate(const std::filesystem::path& blueprint, bool json);
+int run_probe(const std::filesystem::path& file, bool json);
+
+// `leancut testmedia DIR [--set standard|bench]`: generates the deterministic test clips into
+// DIR (idempotent) and prints one line per clip.
+int run_testmedia(const std::filesystem::path& dir, const std::string& set);
+
+// `leancut demo [DIR]`: test media + a seeded 1,000-shot blueprint, rendered under 256 MiB.
+struct DemoArgs {
+  std::filesystem::path dir = "demo-out";
+  int shots = 1000;
+  int64_t memory_bytes = 256ll << 20;
+  ProgressMode progress = ProgressMode::Auto;
+};
+int run_demo(const DemoArgs& args);
+
+}  // namespace leancut::cli

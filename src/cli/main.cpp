@@ -1,0 +1,129 @@
+// leancut: command-line entry. Parses arguments and dispatches to a subcommand (commands.h).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include "cli/commands.h"
+#include "memory/allocator.h"
+#include "memory/rss.h"
+
+namespace {
+
+leancut::cli::ProgressMode progress_mode(bool bar, bool json, bool quiet) {
+  using leancut::cli::ProgressMode;
+  if (json) return ProgressMode::Json;
+  if (bar) return ProgressMode::Bar;
+  if (quiet) return ProgressMode::None;
+  return ProgressMode::Auto;
+}
+
+int64_t parse_memory_or_exit(const std::string& text) {
+  if (text.empty()) return 0;
+  auto bytes = leancut::memory::parse_size(text);
+  if (!bytes) {
+    std::fprintf(stderr, "leancut: --memory: '%s' is not a size (e.g. 256M, 1G)\n", text.c_str());
+    std::exit(leancut::cli::kExitUsage);
+  }
+  return *bytes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace leancut::cli;
+  // libav's own messages go to stderr only when they matter; ours name the file and shot.
+  av_log_set_level(AV_LOG_ERROR);
+  leancut::memory::configure_allocator();
+
+  CLI::App app{"leancut: assemble thousands of shots into one video inside a memory budget"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "leancut 0.1.0");
+
+  RenderArgs render;
+  std::string render_memory = "256M";
+  bool bar = false;
+  bool json_progress = false;
+  bool quiet = false;
+  CLI::App* cmd_render = app.add_subcommand("render", "Render a blueprint to a video file");
+  cmd_render->add_option("blueprint", render.blueprint, "Blueprint JSON file")->required();
+  cmd_render->add_option("-o,--output", render.output, "Output file (.mp4, .mov, .mkv, .ts)")
+      ->required();
+  cmd_render->add_option("--memory", render_memory,
+                         "Peak RSS budget for the whole process, binary units (default 256M)");
+  cmd_render->add_option("--threads", render.threads, "Codec threads (default: CPU count)")
+      ->check(CLI::Range(0, 64));
+  cmd_render
+      ->add_option("--decoder-threads", render.decoder_threads,
+                   "Threads per video decoder (default 1)")
+      ->check(CLI::Range(0, 16));
+  cmd_render
+      ->add_option("--encoder-threads", render.encoder_threads, "x264 threads (default: --threads)")
+      ->check(CLI::Range(0, 64));
+  cmd_render->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
+  cmd_render->add_flag("--json-progress", json_progress,
+                       "Print one JSON object per line (progress, then a summary)");
+  cmd_render->add_flag("-q,--quiet", quiet, "No progress bar");
+
+  std::filesystem::path validate_path;
+  bool validate_json = false;
+  CLI::App* cmd_validate =
+      app.add_subcommand("validate", "Check a blueprint and its media; list every problem");
+  cmd_validate->add_option("blueprint", validate_path, "Blueprint JSON file")->required();
+  cmd_validate->add_flag("--json", validate_json, "Print the result as JSON");
+
+  std::filesystem::path probe_path;
+  bool probe_json = false;
+  CLI::App* cmd_probe = app.add_subcommand("probe", "Show what leancut sees in a media file");
+  cmd_probe->add_option("file", probe_path, "Media file")->required();
+  cmd_probe->add_flag("--json", probe_json, "Print as JSON");
+
+  std::filesystem::path media_dir;
+  std::string media_set = "standard";
+  CLI::App* cmd_testmedia =
+      app.add_subcommand("testmedia", "Generate the deterministic test media into DIR");
+  cmd_testmedia->add_option("dir", media_dir, "Folder to write clips into")->required();
+  cmd_testmedia->add_option("--set", media_set, "standard (tests, demo) or bench")
+      ->check(CLI::IsMember({"standard", "bench"}));
+
+  DemoArgs demo;
+  std::string demo_memory = "256M";
+  CLI::App* cmd_demo =
+      app.add_subcommand("demo", "Make media and a 1,000-shot blueprint, render it under 256M");
+  cmd_demo->add_option("dir", demo.dir, "Folder for media, blueprint and output (demo-out)");
+  cmd_demo->add_option("--shots", demo.shots, "Number of shots")->check(CLI::Range(1, 100000));
+  cmd_demo->add_option("--memory", demo_memory, "Peak RSS budget (default 256M)");
+  cmd_demo->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
+  cmd_demo->add_flag("--json-progress", json_progress, "JSON lines progress");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*cmd_render) {
+      render.memory_bytes = parse_memory_or_exit(render_memory);
+      render.progress = progress_mode(bar, json_progress, quiet);
+      return run_render(render);
+    }
+    if (*cmd_validate) return run_validate(validate_path, validate_json);
+    if (*cmd_probe) return run_probe(probe_path, probe_json);
+    if (*cmd_testmedia) return run_testmedia(media_dir, media_set);
+    if (*cmd_demo) {
+      demo.memory_bytes = parse_memory_or_exit(demo_memory);
+      demo.progress = progress_mode(bar, json_progress, false);
+      return run_demo(demo);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "leancut: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+  return kExitUsage;
+}

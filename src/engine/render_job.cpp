@@ -1,0 +1,542 @@
+#include "engine/render_job.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "media/audio_normalizer.h"
+#include "media/av_ptr.h"
+#include "media/av_time.h"
+#include "media/encode.h"
+#include "media/mux.h"
+#include "media/source_reader.h"
+#include "media/video_normalizer.h"
+#include "time/time_range.h"
+
+namespace leancut::engine {
+namespace {
+
+// Continue decoding instead of seeking when the next shot starts at most this far ahead in the
+// same source: decoding forward a second is cheaper than a seek plus a decode from the keyframe.
+const Rational kReuseWindow{1};
+// Audio is sought this far before a segment's start so the decoder's overlap (AAC pre-roll) is
+// primed before the first sample we keep.
+const Rational kAudioPreroll{1, 10};
+
+// A decoded picture on its way to the normalizer. `repeat`: the same picture, with the same
+// placement, as the previous slot (frame-rate up-conversion, a held last frame); it carries no
+// frame and the normalizer reuses its previous output.
+struct VideoWork {
+  media::FramePtr frame;
+  int64_t index = 0;  // output frame number
+  media::Placement placement;
+  bool repeat = false;
+};
+
+// Names show in top, perf and gdb; libav's own worker threads inherit them.
+void name_thread(const char* name) {
+  pthread_setname_np(pthread_self(), name);
+}
+
+int default_threads(int requested) {
+  if (requested > 0) return requested;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 2 : static_cast<int>(hw);
+}
+
+}  // namespace
+
+struct RenderJob::Impl {
+  explicit Impl(RenderJob& job) : job_(job) {}
+
+  RenderJob& job_;
+  BoundedQueue<VideoWork> decoded{kDecodedQueue};
+  BoundedQueue<media::FramePtr> video_out{kVideoOutQueue};
+  BoundedQueue<media::FramePtr> audio_out{kAudioOutQueue};
+
+  std::mutex error_mu;
+  std::optional<Error> error;  // guarded by error_mu; the first failure wins
+
+  std::atomic<int64_t> open_readers{0};
+  std::atomic<int64_t> max_open_readers{0};
+  std::atomic<int64_t> video_frames_decoded{0};
+  std::atomic<int64_t> video_seeks{0};
+  std::atomic<int64_t> reader_reuses{0};
+  std::atomic<int64_t> sources_opened{0};
+  std::atomic<int64_t> prefetch_hits{0};
+  std::atomic<int64_t> graph_builds{0};
+  std::atomic<uint64_t> next_picture_id{0};
+
+  void fail(Error e) {
+    {
+      std::lock_guard lock(error_mu);
+      if (!error) error = std::move(e);
+    }
+    decoded.cancel();
+    video_out.cancel();
+    audio_out.cancel();
+  }
+  bool failed() {
+    std::lock_guard lock(error_mu);
+    return error.has_value();
+  }
+
+  // Out of line: g++ 12 misreads the inlined atomic decrement inside std::future's storage as an
+  // overflow (-Wstringop-overflow false positive).
+  [[gnu::noinline]] void reader_closed() { open_readers.fetch_sub(1, std::memory_order_relaxed); }
+
+  // A reader counted while open, so the stats can show how many sources were open at once.
+  struct CountedReader {
+    std::unique_ptr<media::StreamReader> reader;
+    Impl* owner = nullptr;
+    CountedReader() = default;
+    CountedReader(std::unique_ptr<media::StreamReader> r, Impl* o)
+        : reader(std::move(r)), owner(o) {
+      int64_t now = ++owner->open_readers;
+      int64_t peak = owner->max_open_readers.load();
+      while (now > peak && !owner->max_open_readers.compare_exchange_weak(peak, now)) {
+      }
+    }
+    CountedReader(CountedReader&& o) noexcept : reader(std::move(o.reader)), owner(o.owner) {
+      o.owner = nullptr;
+    }
+    CountedReader& operator=(CountedReader&& o) noexcept {
+      reset();
+      reader = std::move(o.reader);
+      owner = o.owner;
+      o.owner = nullptr;
+      return *this;
+    }
+    ~CountedReader() { reset(); }
+    void reset() {
+      if (reader && owner != nullptr) owner->reader_closed();
+      reader.reset();
+      owner = nullptr;
+    }
+    explicit operator bool() const { return reader != nullptr; }
+    media::StreamReader* operator->() const { return reader.get(); }
+  };
+
+  Result<CountedReader> open_reader(int source, media::StreamKind kind, int threads,
+                                    std::optional<Rational> seek_to) {
+    const media::ProbeInfo& probe = job_.timeline_.sources[source];
+    LEANCUT_ASSIGN_OR_RETURN(auto reader, media::StreamReader::open(probe, kind, {threads}));
+    CountedReader counted{std::move(reader), this};
+    if (seek_to) LEANCUT_TRY(counted->seek(*seek_to));
+    return counted;
+  }
+
+  struct VideoCursor;
+  Result<VideoCursor> open_cursor(int source, Rational t0, int decoder_threads);
+  void video_decode_loop(int decoder_threads);
+  void normalize_loop();
+  void audio_loop(int frame_size);
+  Status encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc, media::Muxer& muxer,
+                     int video_stream, int audio_stream);
+};
+
+RenderJob::RenderJob(Timeline timeline, RenderOptions options)
+    : timeline_(std::move(timeline)), options_(std::move(options)) {}
+
+RenderJob::~RenderJob() = default;
+
+void RenderJob::cancel() {
+  cancelled_ = true;
+  if (Impl* impl = running_.load(); impl != nullptr) {
+    impl->fail(make_error(ErrorCode::Cancelled, "render cancelled"));
+  }
+}
+
+RenderProgress RenderJob::progress() const {
+  RenderProgress p;
+  p.frames_done = frames_done_.load();
+  p.frames_total = timeline_.total_frames;
+  p.shot = shot_.load();
+  p.shots_total = static_cast<int64_t>(timeline_.shots.size());
+  p.bytes_written = bytes_written_.load();
+  return p;
+}
+
+// Where one video reader stands: the picture on screen at the last time asked for (`held`) and
+// the next picture already decoded after it (`lookahead`).
+struct RenderJob::Impl::VideoCursor {
+  CountedReader reader;
+  int source = -1;
+  std::optional<media::DecodedFrame> held;
+  std::optional<media::DecodedFrame> lookahead;
+  uint64_t held_id = 0;  // unique per decoded picture, across cursors
+
+  // Moves `held` to the picture on screen at t: the latest that starts at or before t. At the end
+  // of the stream the last picture stays on screen. (If the first picture after a seek starts
+  // after t, it is still the best there is; seek() makes that rare.)
+  Status advance_to(Rational t, Impl& impl) {
+    while (true) {
+      if (!lookahead) {
+        LEANCUT_ASSIGN_OR_RETURN(std::optional<media::DecodedFrame> f, reader->next());
+        if (!f) return ok_status();
+        lookahead = std::move(f);
+        ++impl.video_frames_decoded;
+      }
+      if (lookahead->time > t && held) return ok_status();
+      held = std::move(lookahead);
+      lookahead.reset();
+      held_id = ++impl.next_picture_id;
+      if (held->time >= t) return ok_status();
+    }
+  }
+
+  // True when a shot starting at t in the same source can go on decoding from here: t is not
+  // behind us and not so far ahead that a seek would be cheaper.
+  bool can_continue_to(int shot_source, Rational t) const {
+    if (!reader || source != shot_source || !held || held->time > t) return false;
+    Rational latest = lookahead ? lookahead->time : held->time;
+    return t - latest <= kReuseWindow;
+  }
+};
+
+Result<RenderJob::Impl::VideoCursor> RenderJob::Impl::open_cursor(int source, Rational t0,
+                                                                  int decoder_threads) {
+  VideoCursor cursor;
+  LEANCUT_ASSIGN_OR_RETURN(cursor.reader,
+                           open_reader(source, media::StreamKind::Video, decoder_threads, t0));
+  cursor.source = source;
+  ++sources_opened;
+  ++video_seeks;
+  // Decoding from the keyframe up to the in point is most of the waste in a cut; doing it here
+  // lets a prefetch do it on its own thread while the previous shot is still decoding.
+  LEANCUT_TRY(cursor.advance_to(t0, *this));
+  return cursor;
+}
+
+void RenderJob::Impl::video_decode_loop(int decoder_threads) {
+  const Timeline& tl = job_.timeline_;
+  const Rational fps = tl.output.fps;
+  auto shot_error = [](const ResolvedShot& shot, const Error& e) {
+    return e.with_context("shots[" + std::to_string(shot.index) + "]");
+  };
+
+  VideoCursor cursor;
+  uint64_t last_sent_id = 0;
+  media::Placement last_sent_placement;
+  // The next shot's cursor, opened, sought and decoded up to its in point on another thread
+  // while this shot decodes. At most two readers are open: this one and the prefetched one.
+  std::future<Result<VideoCursor>> prefetch;
+  std::size_t prefetch_shot = 0;
+
+  for (std::size_t i = 0; i < tl.shots.size(); ++i) {
+    if (failed()) break;
+    job_.shot_ = static_cast<int64_t>(i);
+    const ResolvedShot& shot = tl.shots[i];
+    const Rational t0 = shot.slot_time(0, fps);
+    const media::Placement placement{shot.fit, tl.sources[shot.source].video->rotation};
+
+    if (prefetch.valid() && prefetch_shot == i) {
+      Result<VideoCursor> r = prefetch.get();
+      if (!r) return fail(shot_error(shot, r.error()));
+      cursor = std::move(r).value();
+      ++prefetch_hits;
+    } else if (cursor.can_continue_to(shot.source, t0)) {
+      ++reader_reuses;
+    } else {
+      cursor = VideoCursor{};  // close the old reader before opening the next
+      Result<VideoCursor> r = open_cursor(shot.source, t0, decoder_threads);
+      if (!r) return fail(shot_error(shot, r.error()));
+      cursor = std::move(r).value();
+    }
+
+    if (i + 1 < tl.shots.size() && !prefetch.valid()) {
+      const ResolvedShot& next = tl.shots[i + 1];
+      const Rational next_t0 = next.slot_time(0, fps);
+      const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
+      bool continues =
+          next.source == shot.source && next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow;
+      if (!continues) {
+        prefetch_shot = i + 1;
+        prefetch = std::async(std::launch::async, [this, &next, next_t0, decoder_threads] {
+          name_thread("lc-prefetch");
+          return open_cursor(next.source, next_t0, decoder_threads);
+        });
+      }
+    }
+
+    for (int64_t k = 0; k < shot.frame_count; ++k) {
+      if (Status s = cursor.advance_to(shot.slot_time(k, fps), *this); !s) {
+        return fail(shot_error(shot, s.error()));
+      }
+      if (!cursor.held) {
+        return fail(make_error(
+            ErrorCode::MediaError,
+            "shots[" + std::to_string(shot.index) + "]: " + display_path(cursor.reader->path()) +
+                " has no picture at " + shot.slot_time(k, fps).to_seconds_string()));
+      }
+      VideoWork work;
+      work.index = shot.timeline_first_frame + k;
+      work.placement = placement;
+      work.repeat = cursor.held_id == last_sent_id && placement == last_sent_placement;
+      std::size_t bytes = 0;
+      if (!work.repeat) {
+        work.frame = media::ref_frame(cursor.held->frame.get());
+        bytes = media::frame_bytes(work.frame.get());
+      }
+      last_sent_id = cursor.held_id;
+      last_sent_placement = placement;
+      if (!decoded.push(std::move(work), bytes)) return;  // cancelled
+    }
+  }
+  if (prefetch.valid()) prefetch.wait();  // a prefetch for a shot we never reached (failure)
+  decoded.close();
+}
+
+void RenderJob::Impl::normalize_loop() {
+  const Timeline& tl = job_.timeline_;
+  media::VideoNormalizer normalizer({.width = tl.output.width,
+                                     .height = tl.output.height,
+                                     .frame_rate = tl.output.fps,
+                                     .background = tl.output.background,
+                                     .threads = 1});
+  media::FramePtr last;
+  while (std::optional<VideoWork> work = decoded.pop()) {
+    media::FramePtr out;
+    if (work->repeat) {
+      if (!last) return fail(make_error(ErrorCode::Internal, "repeat without a previous frame"));
+      out = media::ref_frame(last.get());
+      out->pts = work->index;
+    } else {
+      Result<media::FramePtr> r =
+          normalizer.normalize(std::move(work->frame), work->placement, work->index);
+      if (!r) return fail(r.error());
+      out = std::move(r).value();
+      last = media::ref_frame(out.get());
+    }
+    std::size_t bytes = media::frame_bytes(out.get());
+    if (!video_out.push(std::move(out), bytes)) return;
+  }
+  graph_builds = normalizer.graph_builds();
+  if (!failed()) video_out.close();
+}
+
+void RenderJob::Impl::audio_loop(int frame_size) {
+  const Timeline& tl = job_.timeline_;
+  const Rational fps = tl.output.fps;
+  media::AudioNormalizer normalizer({.sample_rate = tl.output.audio.sample_rate,
+                                     .channels = tl.output.audio.channels,
+                                     .frame_size = frame_size});
+  CountedReader reader;
+  int reader_source = -1;
+  auto push_ready = [&]() -> bool {
+    while (media::FramePtr f = normalizer.pop_frame()) {
+      std::size_t bytes = media::frame_bytes(f.get());
+      if (!audio_out.push(std::move(f), bytes)) return false;
+    }
+    return true;
+  };
+  for (const ResolvedShot& shot : tl.shots) {
+    if (failed()) return;
+    const Rational start = shot.slot_time(0, fps);
+    normalizer.begin_segment(shot.sample_count, start);
+    if (shot.take_audio) {
+      if (!reader || reader_source != shot.source) {
+        reader.reset();
+        Result<CountedReader> r =
+            open_reader(shot.source, media::StreamKind::Audio, 1, std::nullopt);
+        if (!r) return fail(r.error().with_context("shots[" + std::to_string(shot.index) + "]"));
+        reader = std::move(r).value();
+        reader_source = shot.source;
+      }
+      if (Status s = reader->seek(start - kAudioPreroll); !s) return fail(s.error());
+      while (!normalizer.segment_full()) {
+        Result<std::optional<media::DecodedFrame>> f = reader->next();
+        if (!f) return fail(f.error());
+        if (!f->has_value()) break;  // the source's audio ends early: silence pads the rest
+        if (Status s = normalizer.feed((*f)->frame.get(), (*f)->time); !s) return fail(s.error());
+        if (!push_ready()) return;
+      }
+    }
+    if (Status s = normalizer.end_segment(); !s) return fail(s.error());
+    if (!push_ready()) return;
+  }
+  if (media::FramePtr last = normalizer.pop_last_frame()) {
+    std::size_t bytes = media::frame_bytes(last.get());
+    if (!audio_out.push(std::move(last), bytes)) return;
+  }
+  audio_out.close();
+}
+
+Status RenderJob::Impl::encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc,
+                                    media::Muxer& muxer, int video_stream, int audio_stream) {
+  const Timeline& tl = job_.timeline_;
+  const Rational fps = tl.output.fps;
+  const int64_t sample_rate = tl.output.audio.sample_rate;
+  auto write_video = [&](AVPacket* pkt) -> Status {
+    job_.bytes_written_ += pkt->size;
+    return muxer.write(pkt, video_stream, video_enc.time_base());
+  };
+  auto write_audio = [&](AVPacket* pkt) -> Status {
+    job_.bytes_written_ += pkt->size;
+    return muxer.write(pkt, audio_stream, audio_enc->time_base());
+  };
+
+  std::optional<media::FramePtr> vhead;
+  std::optional<media::FramePtr> ahead;
+  bool video_done = false;
+  bool audio_done = audio_enc == nullptr;
+  while (true) {
+    if (!vhead && !video_done) {
+      vhead = video_out.pop();
+      if (!vhead) video_done = true;
+    }
+    if (!ahead && !audio_done) {
+      ahead = audio_out.pop();
+      if (!ahead) audio_done = true;
+    }
+    if (failed()) break;
+    if (!vhead && !ahead) break;
+    // Interleave by presentation time so the muxer never has to buffer much.
+    bool take_video =
+        vhead && (!ahead || Rational{(*vhead)->pts} / fps <= Rational{(*ahead)->pts, sample_rate});
+    if (take_video) {
+      LEANCUT_TRY(video_enc.encode(vhead->get(), write_video));
+      vhead.reset();
+      ++job_.frames_done_;
+    } else {
+      LEANCUT_TRY(audio_enc->encode(ahead->get(), write_audio));
+      job_.stats_.audio_samples_out += (*ahead)->nb_samples;
+      ahead.reset();
+    }
+  }
+  if (failed()) return ok_status();  // the error is reported by run()
+  LEANCUT_TRY(video_enc.encode(nullptr, write_video));
+  if (audio_enc != nullptr) LEANCUT_TRY(audio_enc->encode(nullptr, write_audio));
+  return ok_status();
+}
+
+namespace {
+
+std::filesystem::path temp_path_for(const std::filesystem::path& dest) {
+  std::filesystem::path tmp = dest;
+  tmp.replace_filename("." + dest.filename().string() + ".leancut-" + std::to_string(getpid()) +
+                       ".partial");
+  return tmp;
+}
+
+// Flushes the file's data to disk, so the rename publishes a complete file even after a crash.
+Status sync_file(const std::filesystem::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(ErrorCode::Io, p.string() + ": cannot reopen to sync");
+  int err = ::fsync(fd);
+  ::close(fd);
+  if (err != 0) return make_error(ErrorCode::Io, p.string() + ": fsync failed");
+  return ok_status();
+}
+
+media::VideoEncoderSettings video_settings(const blueprint::Output& out, int threads) {
+  media::VideoEncoderSettings s;
+  s.width = out.width;
+  s.height = out.height;
+  s.frame_rate = media::to_av_rational(out.fps);
+  s.codec = "libx264";
+  s.crf = out.video.crf;
+  s.bitrate = out.video.bitrate.value_or(0);
+  s.preset = out.video.preset;
+  s.pix_fmt = AV_PIX_FMT_YUV420P;
+  s.gop_frames = static_cast<int>(round_half_up(out.fps * Rational{out.video.gop_seconds}));
+  s.threads = threads;
+  return s;
+}
+
+}  // namespace
+
+Status RenderJob::run() {
+  const auto started = std::chrono::steady_clock::now();
+  Impl impl(*this);
+  running_ = &impl;
+  if (cancelled_) impl.fail(make_error(ErrorCode::Cancelled, "render cancelled"));
+  const std::filesystem::path& dest = options_.output;
+  const std::string format = media::Muxer::guess_format(dest);
+  if (format.empty()) {
+    running_ = nullptr;
+    return make_error(ErrorCode::InvalidInput,
+                      dest.string() +
+                          ": cannot tell the container from the extension (use "
+                          ".mp4, .mov, .mkv or .ts)");
+  }
+  const std::filesystem::path temp = temp_path_for(dest);
+  const int threads = default_threads(options_.threads);
+  // One thread per decoder: frame threading would hold a copy of the reference frames per thread
+  // (memory) and restart after every seek (time); the prefetch decodes the next shot beside the
+  // current one instead.
+  const int decoder_threads = options_.decoder_threads > 0 ? options_.decoder_threads : 1;
+  const int encoder_threads = options_.encoder_threads > 0 ? options_.encoder_threads : threads;
+
+  Status status = [&]() -> Status {
+    LEANCUT_ASSIGN_OR_RETURN(auto video_enc, media::Encoder::open_video(video_settings(
+                                                 timeline_.output, encoder_threads)));
+    media::AudioEncoderSettings as;
+    as.sample_rate = timeline_.output.audio.sample_rate;
+    as.channels = timeline_.output.audio.channels;
+    as.bitrate = timeline_.output.audio.bitrate;
+    LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
+    LEANCUT_ASSIGN_OR_RETURN(auto muxer, media::Muxer::open(temp, format));
+    LEANCUT_ASSIGN_OR_RETURN(int video_stream, muxer->add_stream(video_enc->context()));
+    LEANCUT_ASSIGN_OR_RETURN(int audio_stream, muxer->add_stream(audio_enc->context()));
+    LEANCUT_TRY(muxer->start());
+
+    Status encoded;
+    {
+      std::jthread video_thread([&] {
+        name_thread("lc-vdecode");
+        impl.video_decode_loop(decoder_threads);
+      });
+      std::jthread normalize_thread([&] {
+        name_thread("lc-normalize");
+        impl.normalize_loop();
+      });
+      std::jthread audio_thread([&] {
+        name_thread("lc-audio");
+        impl.audio_loop(audio_enc->frame_size());
+      });
+      encoded = impl.encode_loop(*video_enc, audio_enc.get(), *muxer, video_stream, audio_stream);
+      if (!encoded) impl.fail(encoded.error());
+    }  // joins all stages
+    {
+      std::lock_guard lock(impl.error_mu);
+      if (impl.error) return *impl.error;
+    }
+    LEANCUT_TRY(muxer->finish());
+    return ok_status();
+  }();
+  running_ = nullptr;
+
+  std::error_code ec;
+  if (status) status = sync_file(temp);
+  if (status) {
+    std::filesystem::rename(temp, dest, ec);
+    if (ec) status = make_error(ErrorCode::Io, dest.string() + ": rename failed: " + ec.message());
+  }
+  if (!status) std::filesystem::remove(temp, ec);
+
+  stats_.frames_out = frames_done_.load();
+  stats_.video_frames_decoded = impl.video_frames_decoded.load();
+  stats_.video_seeks = impl.video_seeks.load();
+  stats_.reader_reuses = impl.reader_reuses.load();
+  stats_.sources_opened = impl.sources_opened.load();
+  stats_.prefetch_hits = impl.prefetch_hits.load();
+  stats_.normalize_graph_builds = impl.graph_builds.load();
+  stats_.max_open_readers = impl.max_open_readers.load();
+  stats_.decoded_queue = impl.decoded.stats();
+  stats_.video_out_queue = impl.video_out.stats();
+  stats_.audio_out_queue = impl.audio_out.stats();
+  stats_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return status;
+}
+
+}  // namespace leancut::engine

@@ -1,0 +1,98 @@
+// RenderJob: the one orchestrator. It alone knows a render's graph:
+//
+//   video decode ──► [decoded] ──► normalize ──► [video out] ──┐
+//   audio decode + normalize ───────────────────► [audio out] ─┴─► encode + mux (by time)
+//
+// Each arrow is a BoundedQueue limited in frames and bytes; each box runs on its own thread and
+// only talks to its queues. Shot by shot, a source is open only while a shot needs it (plus the
+// next shot's, prefetched); a reader is kept and decoding continues, without a seek, when the
+// next shot goes on forward in the same source.
+//
+//   RenderJob job(std::move(timeline), {.output = "out.mp4"});
+//   std::thread ui([&] { while (!done) show(job.progress()); });
+//   Status s = job.run();     // blocks; job.cancel() from another thread stops it
+//
+// The output is written to a temp file beside the destination and renamed into place only when
+// complete; on any failure nothing is left at the destination.
+// Thread-safe: run() once, from one thread; progress() and cancel() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "base/result.h"
+#include "engine/bounded_queue.h"
+#include "engine/timeline.h"
+
+namespace leancut::engine {
+
+// Queue bounds: each exists so memory stays flat in the number of shots; see docs/architecture.md.
+// Decoded frames wait for the normalizer: a few frames smooth out seeks and slow shots.
+inline constexpr QueueLimits kDecodedQueue{.max_items = 6, .max_bytes = 24u << 20};
+// Normalized frames wait for the encoder.
+inline constexpr QueueLimits kVideoOutQueue{.max_items = 6, .max_bytes = 16u << 20};
+// Audio frames (1024 samples, ~8 KB at 48 kHz stereo float) wait for the encoder; ~2 s of audio
+// lets the audio thread run ahead of video across a slow shot without stalling.
+inline constexpr QueueLimits kAudioOutQueue{.max_items = 96, .max_bytes = 2u << 20};
+
+struct RenderOptions {
+  std::filesystem::path output;
+  int threads = 0;          // CPU threads to plan for; 0 = the CPU count
+  int decoder_threads = 0;  // per video decoder; 0 = 1 (shots decode in parallel via prefetch)
+  int encoder_threads = 0;  // x264 threads; 0 = `threads`
+};
+
+// A consistent-enough snapshot for a progress bar; every field is read atomically.
+struct RenderProgress {
+  int64_t frames_done = 0;  // video frames encoded
+  int64_t frames_total = 0;
+  int64_t shot = 0;  // shot the video decoder is on (0-based)
+  int64_t shots_total = 0;
+  int64_t bytes_written = 0;  // approximate, from packets muxed
+};
+
+struct RenderStats {
+  int64_t frames_out = 0;
+  int64_t audio_samples_out = 0;
+  int64_t video_frames_decoded = 0;  // including those thrown away between keyframe and in point
+  int64_t video_seeks = 0;
+  int64_t reader_reuses = 0;   // shots that continued in an already-open reader
+  int64_t sources_opened = 0;  // video readers opened (prefetched ones included)
+  int64_t prefetch_hits = 0;
+  int64_t normalize_graph_builds = 0;
+  int64_t max_open_readers = 0;  // video + audio readers open at once, peak
+  QueueStats decoded_queue;
+  QueueStats video_out_queue;
+  QueueStats audio_out_queue;
+  double seconds = 0;
+};
+
+class RenderJob {
+ public:
+  RenderJob(Timeline timeline, RenderOptions options);
+  ~RenderJob();
+  RenderJob(const RenderJob&) = delete;
+  RenderJob& operator=(const RenderJob&) = delete;
+
+  Status run();
+  void cancel();
+  RenderProgress progress() const;
+  // REQUIRES: run() returned.
+  const RenderStats& stats() const { return stats_; }
+  const Timeline& timeline() const { return timeline_; }
+
+ private:
+  struct Impl;
+  Timeline timeline_;
+  RenderOptions options_;
+  RenderStats stats_;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int64_t> frames_done_{0};
+  std::atomic<int64_t> shot_{0};
+  std::atomic<int64_t> bytes_written_{0};
+  std::atomic<Impl*> running_{nullptr};
+};
+
+}  // namespace leancut::engine

@@ -1,0 +1,150 @@
+#include "engine/timeline.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <system_error>
+
+#include "time/time_range.h"
+
+namespace leancut::engine {
+namespace {
+
+std::string shot_path(std::size_t i, const char* field) {
+  return "shots[" + std::to_string(i) + "]." + field;
+}
+
+media::FitMode to_fit_mode(blueprint::Fit fit) {
+  switch (fit) {
+    case blueprint::Fit::Fill:
+      return media::FitMode::Fill;
+    case blueprint::Fit::Stretch:
+      return media::FitMode::Stretch;
+    case blueprint::Fit::Fit:
+      break;
+  }
+  return media::FitMode::Fit;
+}
+
+// Seconds for a time reference in a source with the given nominal frame rate.
+Result<Rational> to_seconds(const blueprint::TimeRef& t, Rational source_rate) {
+  if (const auto* seconds = std::get_if<Rational>(&t)) return *seconds;
+  return timecode_to_seconds(std::get<Timecode>(t), source_rate);
+}
+
+}  // namespace
+
+Rational ResolvedShot::slot_time(int64_t k, Rational fps) const {
+  return frame_time(source_first_frame + k, fps);
+}
+
+std::string display_path(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::path rel = std::filesystem::relative(p, std::filesystem::current_path(ec), ec);
+  if (ec || rel.empty() || rel.native().rfind("..", 0) == 0) return p.string();
+  return rel.string();
+}
+
+ResolveResult resolve_timeline(const blueprint::Blueprint& bp) {
+  ResolveResult result;
+  Timeline tl;
+  tl.output = bp.output;
+  const Rational fps = bp.output.fps;
+  const int64_t sample_rate = bp.output.audio.sample_rate;
+
+  // Each distinct source is probed once, however many shots cut it.
+  std::map<std::filesystem::path, int> source_index;
+  std::map<std::filesystem::path, Error> source_error;
+
+  for (std::size_t i = 0; i < bp.shots.size(); ++i) {
+    const blueprint::Shot& shot = bp.shots[i];
+    int src = -1;
+    if (auto it = source_index.find(shot.source); it != source_index.end()) {
+      src = it->second;
+    } else if (auto bad = source_error.find(shot.source); bad != source_error.end()) {
+      result.diagnostics.push_back({shot_path(i, "source"), bad->second.message});
+      continue;
+    } else {
+      std::error_code ec;
+      Result<media::ProbeInfo> probe =
+          !std::filesystem::exists(shot.source, ec)
+              ? Result<media::ProbeInfo>{make_error(ErrorCode::NotFound,
+                                                    display_path(shot.source) + ": no such file")}
+          : access(shot.source.c_str(), R_OK) != 0
+              ? Result<media::ProbeInfo>{make_error(
+                    ErrorCode::NotFound,
+                    display_path(shot.source) + ": not readable (permission denied)")}
+              : media::probe_file(shot.source);
+      if (!probe) {
+        source_error.emplace(shot.source, probe.error());
+        result.diagnostics.push_back({shot_path(i, "source"), probe.error().message});
+        continue;
+      }
+      src = static_cast<int>(tl.sources.size());
+      source_index.emplace(shot.source, src);
+      tl.sources.push_back(std::move(probe).value());
+    }
+    const media::ProbeInfo& probe = tl.sources[src];
+    const media::VideoInfo& video = *probe.video;
+
+    Result<Rational> in = to_seconds(shot.in, video.frame_rate);
+    Result<Rational> out = to_seconds(shot.out, video.frame_rate);
+    if (!in) result.diagnostics.push_back({shot_path(i, "in"), in.error().message});
+    if (!out) result.diagnostics.push_back({shot_path(i, "out"), out.error().message});
+    if (!in || !out) continue;
+
+    const std::string where = display_path(probe.path);
+    bool ok = true;
+    if (*in >= video.duration) {
+      result.diagnostics.push_back(
+          {shot_path(i, "in"), in->to_seconds_string() + " is past the end of " + where + " (" +
+                                   video.duration.to_seconds_string() + ")"});
+      ok = false;
+    }
+    if (*out > video.duration) {
+      result.diagnostics.push_back(
+          {shot_path(i, "out"), out->to_seconds_string() + " is past the end of " + where + " (" +
+                                    video.duration.to_seconds_string() + ")"});
+      ok = false;
+    }
+    if (*in >= *out) {
+      result.diagnostics.push_back(
+          {shot_path(i, "out"),
+           out->to_seconds_string() + " must be after in (" + in->to_seconds_string() + ")"});
+      ok = false;
+    }
+    if (!ok) continue;
+
+    ResolvedShot rs;
+    rs.index = static_cast<int>(i);
+    rs.source = src;
+    rs.in = *in;
+    rs.out = *out;
+    rs.source_first_frame = frame_index_at(*in, fps);
+    rs.frame_count = frame_count(TimeRange{*in, *out}, fps);
+    if (rs.frame_count <= 0) {
+      result.diagnostics.push_back(
+          {shot_path(i, "out"), "the shot [" + in->to_seconds_string() + ", " +
+                                    out->to_seconds_string() +
+                                    ") is shorter than one output frame (" +
+                                    (Rational{1} / fps).to_seconds_string() + ")"});
+      continue;
+    }
+    rs.fit = to_fit_mode(shot.fit);
+    rs.take_audio = shot.audio && probe.audio.has_value();
+    rs.timeline_first_frame = tl.total_frames;
+    tl.total_frames += rs.frame_count;
+    // Audio boundaries sit on the output's frame boundaries, computed from cumulative frame
+    // counts: sample_at(frames / fps). Rounding never accumulates.
+    rs.timeline_first_sample = sample_at(frame_time(rs.timeline_first_frame, fps), sample_rate);
+    int64_t end_sample = sample_at(frame_time(tl.total_frames, fps), sample_rate);
+    rs.sample_count = end_sample - rs.timeline_first_sample;
+    tl.total_samples = end_sample;
+    tl.shots.push_back(rs);
+  }
+  if (bp.shots.empty()) result.diagnostics.push_back({"shots", "must have at least one shot"});
+  if (result.diagnostics.empty()) result.timeline = std::move(tl);
+  return result;
+}
+
+}  // namespace leancut::engine

@@ -1,0 +1,62 @@
+// Timeline: a Blueprint resolved against its media. Every shot knows its source's probe, its
+// exact frame range on the source's editor-time grid and on the output, and its exact audio
+// sample range; timecodes have become seconds at the source's rate. Resolution is where the
+// media-dependent checks live (missing or corrupt source, `out` past the end), all reported at
+// once with their JSON paths.
+//
+//   ResolveResult r = resolve_timeline(bp);
+//   if (!r.timeline) for (auto& d : r.diagnostics) print(d.to_string());
+//
+// Value type; thread-compatible. Probes each distinct source once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "blueprint/blueprint.h"
+#include "blueprint/parse.h"
+#include "media/probe.h"
+#include "media/video_normalizer.h"
+#include "time/rational.h"
+
+namespace leancut::engine {
+
+struct ResolvedShot {
+  int index = 0;   // position in the blueprint's shots
+  int source = 0;  // index into Timeline::sources
+  Rational in;     // seconds, as given (timecodes converted)
+  Rational out;
+  int64_t source_first_frame = 0;  // round(in × fps): output-rate grid index in the source
+  int64_t frame_count = 0;         // round(out × fps) − round(in × fps)
+  int64_t timeline_first_frame = 0;
+  int64_t timeline_first_sample = 0;
+  int64_t sample_count = 0;
+  media::FitMode fit = media::FitMode::Fit;
+  bool take_audio = true;  // the shot wants audio and the source has it
+
+  // Editor time in the source of the shot's output frame k: (source_first_frame + k) / fps.
+  Rational slot_time(int64_t k, Rational fps) const;
+};
+
+struct Timeline {
+  blueprint::Output output;
+  std::vector<media::ProbeInfo> sources;
+  std::vector<ResolvedShot> shots;
+  int64_t total_frames = 0;
+  int64_t total_samples = 0;
+
+  Rational duration() const { return Rational{total_frames} / output.fps; }
+};
+
+struct ResolveResult {
+  std::optional<Timeline> timeline;  // set only when diagnostics is empty
+  std::vector<blueprint::Diagnostic> diagnostics;
+};
+
+ResolveResult resolve_timeline(const blueprint::Blueprint& bp);
+
+// Relative to the current directory when shorter, for messages: "clips/a.mp4".
+std::string display_path(const std::filesystem::path& p);
+
+}  // namespace leancut::engine

@@ -1,0 +1,181 @@
+#include "media/video_normalizer.h"
+
+#include <string>
+#include <utility>
+
+extern "C" {
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include "media/av_error.h"
+#include "media/av_time.h"
+
+namespace leancut::media {
+namespace {
+
+int round_to_even(Rational v) {
+  return static_cast<int>(2 * round_half_up(v / Rational{2}));
+}
+
+int at_least_two(int v) {
+  return v < 2 ? 2 : v;
+}
+
+}  // namespace
+
+ScaledRect place_picture(Rational display_width, int display_height, int out_width, int out_height,
+                         FitMode fit) {
+  ScaledRect r;
+  if (fit == FitMode::Stretch) return {out_width, out_height, 0, 0};
+  Rational sx = Rational{out_width} / display_width;
+  Rational sy = Rational{out_height} / Rational{display_height};
+  Rational scale = fit == FitMode::Fit ? (sx < sy ? sx : sy) : (sx < sy ? sy : sx);
+  r.width = at_least_two(round_to_even(display_width * scale));
+  r.height = at_least_two(round_to_even(Rational{display_height} * scale));
+  if (fit == FitMode::Fit) {
+    if (r.width > out_width) r.width = out_width;
+    if (r.height > out_height) r.height = out_height;
+  } else {
+    if (r.width < out_width) r.width = out_width;
+    if (r.height < out_height) r.height = out_height;
+  }
+  // Even offsets keep 4:2:0 chroma aligned; negative offsets mean the overflow is cropped.
+  r.x = static_cast<int>(2 * floor_to_int(Rational{out_width - r.width, 4}));
+  r.y = static_cast<int>(2 * floor_to_int(Rational{out_height - r.height, 4}));
+  return r;
+}
+
+bool VideoNormalizer::InputShape::operator==(const InputShape& o) const {
+  return width == o.width && height == o.height && format == o.format &&
+         av_cmp_q(sample_aspect, o.sample_aspect) == 0 && colorspace == o.colorspace &&
+         color_range == o.color_range && placement == o.placement;
+}
+
+VideoNormalizer::VideoNormalizer(VideoTarget target) : target_(std::move(target)) {}
+
+Status VideoNormalizer::build_graph(const InputShape& shape) {
+  graph_.reset(avfilter_graph_alloc());
+  if (graph_ == nullptr) return make_error(ErrorCode::OverBudget, "avfilter_graph_alloc failed");
+  graph_->nb_threads = target_.threads;
+  source_ = nullptr;
+  sink_ = nullptr;
+
+  AVRational sar = shape.sample_aspect.num > 0 ? shape.sample_aspect : AVRational{1, 1};
+  AVRational tb = to_av_rational(Rational{1} / target_.frame_rate);
+  std::string src_args = "video_size=" + std::to_string(shape.width) + "x" +
+                         std::to_string(shape.height) + ":pix_fmt=" + std::to_string(shape.format) +
+                         ":time_base=" + std::to_string(tb.num) + "/" + std::to_string(tb.den) +
+                         ":pixel_aspect=" + std::to_string(sar.num) + "/" + std::to_string(sar.den);
+  int err = avfilter_graph_create_filter(&source_, avfilter_get_by_name("buffer"), "in",
+                                         src_args.c_str(), nullptr, graph_.get());
+  if (err < 0) return av_error(err, "avfilter_graph_create_filter(buffer)", src_args);
+  err = avfilter_graph_create_filter(&sink_, avfilter_get_by_name("buffersink"), "out", nullptr,
+                                     nullptr, graph_.get());
+  if (err < 0) return av_error(err, "avfilter_graph_create_filter(buffersink)");
+
+  // Upright first, then geometry in display space.
+  std::string chain;
+  int w = shape.width;
+  int h = shape.height;
+  Rational aspect = to_rational(sar);
+  switch (shape.placement.rotation) {
+    case 90:
+      chain += "transpose=clock,";
+      std::swap(w, h);
+      aspect = Rational{1} / aspect;
+      break;
+    case 180:
+      chain += "hflip,vflip,";
+      break;
+    case 270:
+      chain += "transpose=cclock,";
+      std::swap(w, h);
+      aspect = Rational{1} / aspect;
+      break;
+    default:
+      break;
+  }
+  ScaledRect rect =
+      place_picture(Rational{w} * aspect, h, target_.width, target_.height, shape.placement.fit);
+  // Colour: a tagged source is converted to BT.709 (what we tag the output with); an untagged one
+  // passes through unchanged, as players and ffmpeg's scale filter treat it. Full range becomes
+  // limited (TV) range, which is what yuv420p H.264 delivery expects.
+  std::string colour;
+  if (shape.colorspace != AVCOL_SPC_UNSPECIFIED && shape.colorspace != AVCOL_SPC_BT709 &&
+      shape.colorspace != AVCOL_SPC_RGB) {
+    colour = ":out_color_matrix=bt709";
+  }
+  chain += "scale=w=" + std::to_string(rect.width) + ":h=" + std::to_string(rect.height) +
+           ":flags=bicubic:out_range=tv" + colour;
+  if (rect.x > 0 || rect.y > 0) {
+    chain += ",pad=w=" + std::to_string(target_.width) + ":h=" + std::to_string(target_.height) +
+             ":x=" + std::to_string(rect.x > 0 ? rect.x : 0) +
+             ":y=" + std::to_string(rect.y > 0 ? rect.y : 0) + ":color=" + target_.background;
+  }
+  if (rect.x < 0 || rect.y < 0 || rect.width > target_.width || rect.height > target_.height) {
+    chain += ",crop=w=" + std::to_string(target_.width) + ":h=" + std::to_string(target_.height) +
+             ":x=" + std::to_string(rect.x < 0 ? -rect.x : 0) +
+             ":y=" + std::to_string(rect.y < 0 ? -rect.y : 0) + ":exact=1";
+  }
+  chain += ",setsar=1,format=yuv420p";
+
+  FilterInOutPtr outputs{avfilter_inout_alloc()};
+  FilterInOutPtr inputs{avfilter_inout_alloc()};
+  if (outputs == nullptr || inputs == nullptr) {
+    return make_error(ErrorCode::OverBudget, "avfilter_inout_alloc failed");
+  }
+  outputs->name = av_strdup("in");
+  outputs->filter_ctx = source_;
+  outputs->pad_idx = 0;
+  outputs->next = nullptr;
+  inputs->name = av_strdup("out");
+  inputs->filter_ctx = sink_;
+  inputs->pad_idx = 0;
+  inputs->next = nullptr;
+  AVFilterInOut* in_raw = inputs.release();
+  AVFilterInOut* out_raw = outputs.release();
+  err = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
+  // parse_ptr leaves whatever it did not link in the lists; we free them either way.
+  inputs.reset(in_raw);
+  outputs.reset(out_raw);
+  if (err < 0) return av_error(err, "avfilter_graph_parse_ptr", chain);
+  err = avfilter_graph_config(graph_.get(), nullptr);
+  if (err < 0) return av_error(err, "avfilter_graph_config", chain);
+  shape_ = shape;
+  ++graph_builds_;
+  return ok_status();
+}
+
+Result<FramePtr> VideoNormalizer::normalize(FramePtr frame, const Placement& placement,
+                                            int64_t output_pts) {
+  InputShape shape;
+  shape.width = frame->width;
+  shape.height = frame->height;
+  shape.format = frame->format;
+  shape.sample_aspect = frame->sample_aspect_ratio;
+  shape.colorspace = frame->colorspace;
+  shape.color_range = frame->color_range;
+  shape.placement = placement;
+  if (graph_ == nullptr || !(shape == shape_)) LEANCUT_TRY(build_graph(shape));
+
+  frame->pts = output_pts;
+  int err = av_buffersrc_add_frame_flags(source_, frame.get(), 0);
+  if (err < 0) return av_error(err, "av_buffersrc_add_frame");
+  FramePtr out = make_frame();
+  err = av_buffersink_get_frame(sink_, out.get());
+  if (err < 0) return av_error(err, "av_buffersink_get_frame");
+  out->pts = output_pts;
+  // Each output frame lasts one output frame; what came through from the decoder was in the
+  // source's time base.
+  out->pkt_duration = 1;
+  out->colorspace = AVCOL_SPC_BT709;
+  out->color_primaries = AVCOL_PRI_BT709;
+  out->color_trc = AVCOL_TRC_BT709;
+  out->color_range = AVCOL_RANGE_MPEG;
+  out->pict_type = AV_PICTURE_TYPE_NONE;
+  return out;
+}
+
+}  // namespace leancut::media

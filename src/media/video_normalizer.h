@@ -1,0 +1,80 @@
+// VideoNormalizer: turns decoded source pictures into output pictures. Rotates upright, scales
+// by the fit mode (fit = letterbox/pillarbox, fill = crop to cover, stretch), converts to the
+// output pixel format and colour tags, through one libavfilter graph that it rebuilds only when
+// the input's shape changes (a new source, or a new fit).
+//
+//   VideoNormalizer n({.width = 1280, .height = 720, .frame_rate = Rational{30}});
+//   Result<FramePtr> out = n.normalize(std::move(decoded), {FitMode::Fill, 90}, /*pts=*/412);
+//
+// Memory: the graph's buffers (one output frame in flight, scaler tables). Thread-compatible
+// (the engine's normalize thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+#include "media/av_ptr.h"
+#include "time/rational.h"
+
+namespace leancut::media {
+
+enum class FitMode { Fit, Fill, Stretch };
+
+struct VideoTarget {
+  int width = 1280;
+  int height = 720;
+  Rational frame_rate{30};
+  std::string background = "black";  // pad colour, as libavfilter's color syntax takes it
+  int threads = 1;                   // filter graph threads
+};
+
+struct Placement {
+  FitMode fit = FitMode::Fit;
+  int rotation = 0;  // clockwise degrees to turn the stored picture upright
+  friend bool operator==(const Placement&, const Placement&) = default;
+};
+
+// Where a source picture lands in the output: scaled size and offset (negative = cropped).
+struct ScaledRect {
+  int width = 0;
+  int height = 0;
+  int x = 0;
+  int y = 0;
+};
+// Pure geometry, exposed for tests: display_w/h after rotation and pixel aspect.
+ScaledRect place_picture(Rational display_width, int display_height, int out_width, int out_height,
+                         FitMode fit);
+
+class VideoNormalizer {
+ public:
+  explicit VideoNormalizer(VideoTarget target);
+
+  // Takes the decoded frame (the callee owns it, even on failure) and returns the output frame
+  // with pts = output_pts in 1/frame_rate units.
+  Result<FramePtr> normalize(FramePtr frame, const Placement& placement, int64_t output_pts);
+
+  int64_t graph_builds() const { return graph_builds_; }
+
+ private:
+  struct InputShape {
+    int width = 0;
+    int height = 0;
+    int format = -1;
+    AVRational sample_aspect{0, 1};
+    int colorspace = 0;
+    int color_range = 0;
+    Placement placement;
+    bool operator==(const InputShape& o) const;
+  };
+  Status build_graph(const InputShape& shape);
+
+  VideoTarget target_;
+  FilterGraphPtr graph_;
+  AVFilterContext* source_ = nullptr;  // owned by graph_
+  AVFilterContext* sink_ = nullptr;    // owned by graph_
+  InputShape shape_;
+  int64_t graph_builds_ = 0;
+};
+
+}  // namespace leancut::media

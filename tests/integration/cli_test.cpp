@@ -1,0 +1,352 @@
+// The leancut binary as users and scripts see it: exit codes (src/cli/commands.h), every problem
+// of a bad blueprint named with its JSON path in one run, JSON progress, and nothing left at the
+// destination (nor a temp file beside it) when a render fails or is interrupted.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/subprocess.h"
+#include "support/test_media_env.h"
+
+namespace leancut::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const void* const kMediaEnv = register_test_media_environment();
+
+constexpr int kExitUsage = 2;
+constexpr int kExitInvalid = 3;
+constexpr int kExitCancelled = 130;
+constexpr int kTimeoutMs = 120000;
+
+// ctest passes the binary in the environment; a test binary run by hand uses the build's.
+std::string binary() {
+  const char* b = std::getenv("LEANCUT_BINARY");
+  if (b != nullptr && *b != '\0') return b;
+#ifdef LEANCUT_BINARY_DEFAULT
+  return LEANCUT_BINARY_DEFAULT;
+#else
+  return "";
+#endif
+}
+
+std::string media(const std::string& file) {
+  return (test_media_dir() / file).string();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (binary().empty()) GTEST_SKIP() << "LEANCUT_BINARY is not set";
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("leancut-cli-test-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_, ec);
+  }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+
+  // Files in the test folder other than the ones the test wrote itself.
+  std::vector<std::string> leftovers(const std::set<std::string>& written) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      std::string name = e.path().filename().string();
+      if (written.count(name) == 0) out.push_back(name);
+    }
+    return out;
+  }
+
+  ProcessResult run(std::vector<std::string> args) {
+    args.insert(args.begin(), binary());
+    return run_process(args, kTimeoutMs);
+  }
+
+  fs::path dir_;
+};
+
+std::string blueprint(const std::string& shots, const std::string& output_extra = "") {
+  return R"({"version": 1, "output": {"width": 320, "height": 180, "fps": 30,
+             "video": {"preset": "ultrafast")" +
+         output_extra + R"(}}, "shots": [)" + shots + "]}";
+}
+
+// The problems every bad-blueprint test expects, in document order.
+struct Problem {
+  std::string path;
+  std::string text;  // a part of the message
+};
+
+class CliInvalid : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    if (IsSkipped()) return;
+    // Garbage with an .mp4 name.
+    write("corrupt.mp4", std::string(4096, '\x5a') + "not a video");
+  }
+  // Checks stderr names every problem on its own line, "<file>: <path>: <message>".
+  void expect_problems(const std::string& err, const fs::path& bp,
+                       const std::vector<Problem>& problems) {
+    std::vector<std::string> lines = lines_of(err);
+    std::size_t at = 0;  // document order: each problem after the previous
+    for (const Problem& p : problems) {
+      const std::string prefix = bp.string() + ": " + p.path + ": ";
+      bool found = false;
+      for (std::size_t i = at; i < lines.size(); ++i) {
+        if (lines[i].rfind(prefix, 0) == 0 && lines[i].find(p.text) != std::string::npos) {
+          found = true;
+          at = i + 1;
+          break;
+        }
+      }
+      EXPECT_TRUE(found) << "missing (or out of order): " << prefix << "..." << p.text
+                         << "\nstderr:\n"
+                         << err;
+    }
+  }
+};
+
+// Problems the parser finds and problems only the media show, in ONE blueprint: all of them must
+// be reported in one run (docs/blueprint.md: "reports every problem at once").
+TEST_F(CliInvalid, RenderReportsEveryProblemInOneRunAndWritesNothing) {
+  const fs::path bp = write("bad.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1},
+    {"source": "missing.mp4", "in": 0, "out": 1},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 9, "out": 10.5},
+    {"source": "corrupt.mp4", "in": 0, "out": 1},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 3, "out": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": true, "out": 1})",
+                                                  R"(, "codec": "vp9")"));
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, kExitInvalid) << r.err;
+  expect_problems(r.err, bp,
+                  {{"output.video.codec", "vp9"},
+                   {"shots[1].source", "missing.mp4: no such file"},
+                   {"shots[2].out", "10.5s is past the end of "},
+                   {"shots[3].source", "corrupt.mp4"},
+                   {"shots[4].out", "must be after in"},
+                   {"shots[5].speed", "unknown field"},
+                   {"shots[6].in", "got true"}});
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"bad.json", "corrupt.mp4"}), ::testing::IsEmpty());
+}
+
+// The same split in two: what the parser sees alone, then what the media show alone.
+TEST_F(CliInvalid, RenderReportsEveryParseProblem) {
+  const fs::path bp = write("bad.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 3, "out": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": true, "out": 1})",
+                                                  R"(, "codec": "vp9")"));
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, kExitInvalid) << r.err;
+  expect_problems(r.err, bp,
+                  {{"output.video.codec", "vp9"},
+                   {"shots[0].out", "2s must be after in (3s)"},
+                   {"shots[1].speed", "unknown field"},
+                   {"shots[2].in", "got true"}});
+  EXPECT_THAT(r.err, HasSubstr("4 problems"));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"bad.json", "corrupt.mp4"}), ::testing::IsEmpty());
+}
+
+TEST_F(CliInvalid, RenderReportsEveryMediaProblem) {
+  const fs::path bp = write("bad.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1},
+    {"source": "missing.mp4", "in": 0, "out": 1},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 9, "out": 10.5},
+    {"source": "corrupt.mp4", "in": 0, "out": 1},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": "00:00:03:06", "out": 3})"));
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, kExitInvalid) << r.err;
+  expect_problems(r.err, bp,
+                  {{"shots[1].source", "missing.mp4: no such file"},
+                   {"shots[2].out", "10.5s is past the end of "},
+                   {"shots[3].source", "corrupt.mp4"},
+                   {"shots[4].out", "3s must be after in (3.2s)"}});
+  EXPECT_THAT(r.err, ::testing::ContainsRegex("shots\\[2\\]\\.out: 10\\.5s is past the end of "
+                                              "[^\\n]*a_720p30\\.mp4 \\(10s\\)"));
+  EXPECT_THAT(r.err, HasSubstr("4 problems"));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"bad.json", "corrupt.mp4"}), ::testing::IsEmpty());
+}
+
+TEST_F(CliInvalid, ZeroShotsIsAnError) {
+  const fs::path bp = write("empty.json", blueprint(""));
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, kExitInvalid) << r.err;
+  expect_problems(r.err, bp, {{"shots", "at least one"}});
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CliInvalid, ValidateListsTheSameProblems) {
+  const fs::path bp = write("bad.json", blueprint(R"(
+    {"source": "missing.mp4", "in": 0, "out": 1},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 9, "out": 10.5},
+    {"source": "corrupt.mp4", "in": 0, "out": 1})"));
+  ProcessResult render = run({"render", bp.string(), "-o", (dir_ / "out.mp4").string(), "-q"});
+  ProcessResult validate = run({"validate", bp.string()});
+  EXPECT_EQ(validate.exit_code, kExitInvalid) << validate.err;
+  EXPECT_EQ(render.exit_code, kExitInvalid) << render.err;
+  auto diagnostics = [&](const std::string& err) {
+    std::vector<std::string> out;
+    for (const std::string& line : lines_of(err)) {
+      if (line.rfind(bp.string() + ": shots[", 0) == 0) out.push_back(line);
+    }
+    return out;
+  };
+  EXPECT_EQ(diagnostics(validate.err).size(), 3u) << validate.err;
+  EXPECT_EQ(diagnostics(validate.err), diagnostics(render.err));
+
+  ProcessResult json = run({"validate", bp.string(), "--json"});
+  EXPECT_EQ(json.exit_code, kExitInvalid);
+  nlohmann::json j = nlohmann::json::parse(json.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << json.out;
+  EXPECT_EQ(j.value("valid", true), false);
+  ASSERT_TRUE(j.contains("errors") && j["errors"].is_array()) << json.out;
+  std::vector<std::string> paths;
+  for (const auto& e : j["errors"]) paths.push_back(e.value("path", std::string("?")));
+  EXPECT_THAT(paths, ::testing::ElementsAre("shots[0].source", "shots[1].out", "shots[2].source"));
+}
+
+TEST_F(Cli, ValidateAcceptsAGoodBlueprint) {
+  const fs::path bp = write("good.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1.5},
+    {"source": ")" + media("h_ntsc.mp4") + R"(", "in": "00:00:01;00", "out": 2})"));
+  ProcessResult r = run({"validate", bp.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j.value("valid", false), true);
+  // 45 frames, then round(2 * 30) - round(30 * 1001 / 30000 * 30) = 60 - 30 = 30.
+  EXPECT_EQ(j.value("frames", int64_t{-1}), 75);
+}
+
+TEST_F(Cli, JsonProgressEndsWithADoneObject) {
+  const fs::path bp = write("good.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1},
+    {"source": ")" + media("c_360p24.mp4") + R"(", "in": 2, "out": 3})"));
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "--json-progress"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty()) << r.err;
+  for (const std::string& line : lines) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+    if (!j.is_discarded()) {
+      EXPECT_TRUE(j.contains("event")) << line;
+    }
+  }
+  nlohmann::json done = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(done.is_discarded());
+  EXPECT_EQ(done.value("event", ""), "done") << lines.back();
+  EXPECT_EQ(done.value("frames", int64_t{-1}), 60);
+  EXPECT_EQ(done.value("shots", int64_t{-1}), 2);
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_THAT(leftovers({"good.json", "out.mp4"}), ::testing::IsEmpty());
+}
+
+TEST_F(Cli, UnknownOutputExtensionIsAUsageError) {
+  const fs::path bp = write("good.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1})"));
+  const fs::path out = dir_ / "out.xyz";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, kExitUsage) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("out.xyz"));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"good.json"}), ::testing::IsEmpty());
+}
+
+TEST_F(Cli, MissingOutputFolderIsAnOutputError) {
+  const fs::path bp = write("good.json", blueprint(R"(
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1})"));
+  const fs::path out = dir_ / "no-such-folder" / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;  // kExitOutput
+  EXPECT_THAT(r.err, HasSubstr("no-such-folder"));
+  EXPECT_THAT(leftovers({"good.json"}), ::testing::IsEmpty());
+}
+
+// SIGINT mid-render: the job stops, exits 130, and leaves neither the destination nor its temp
+// file. The render is long (a minute of 720p at a slow preset) so it is surely still running
+// when the first progress line arrives.
+TEST_F(Cli, InterruptedRenderLeavesNothingBehind) {
+  std::string shots;
+  for (int i = 0; i < 12; ++i) {
+    if (i > 0) shots += ",";
+    shots += R"({"source": ")" + media(i % 2 == 0 ? "a_720p30.mp4" : "b_1080p25.mp4") +
+             R"(", "in": 0, "out": 5})";
+  }
+  const fs::path bp = write("long.json", R"({"version": 1, "output": {"width": 1280,
+      "height": 720, "video": {"preset": "slow"}}, "shots": [)" +
+                                             shots + "]}");
+  const fs::path out = dir_ / "out.mp4";
+  Child child =
+      Child::spawn({binary(), "render", bp.string(), "-o", out.string(), "--json-progress"});
+  ASSERT_TRUE(child.running());
+  bool progressing = false;
+  while (auto line = child.read_stdout_line(60000)) {
+    nlohmann::json j = nlohmann::json::parse(*line, nullptr, false);
+    if (j.is_object() && j.value("event", "") == "progress") {
+      progressing = true;
+      EXPECT_LT(j.value("frames", int64_t{-1}), j.value("frames_total", int64_t{0}) / 2)
+          << "the render is half done already: make it longer. " << *line;
+      break;
+    }
+  }
+  ASSERT_TRUE(progressing) << "no progress line";
+  child.signal(SIGINT);
+  ProcessResult r = child.wait(60000);
+  EXPECT_FALSE(r.timed_out) << "SIGINT did not stop the render";
+  EXPECT_EQ(r.exit_code, kExitCancelled) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"long.json"}), ::testing::IsEmpty());
+}
+
+TEST_F(Cli, ProbeReportsTheTransportStreamsFirstFrameAt10Seconds) {
+  ProcessResult r = run({"probe", media("j_offset.ts"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  ASSERT_TRUE(j.contains("video") && j["video"].is_object()) << r.out;
+  EXPECT_NEAR(j["video"].value("first_frame_time", -1.0), 10.0, 1e-3);
+  EXPECT_NEAR(j["video"].value("duration", -1.0), 8.0, 1e-3);  // editor time, not 18 s
+  ProcessResult text = run({"probe", media("j_offset.ts")});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("first frame at container time 10s"));
+}
+
+}  // namespace
+}  // namespace leancut::testing
