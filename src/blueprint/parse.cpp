@@ -301,9 +301,10 @@ class Validator {
                }
              }
            });
-    if (!diagnostics_.empty()) return std::nullopt;
     return bp;
   }
+
+  std::vector<bool> take_shot_checkable() { return std::move(shot_checkable_); }
 
  private:
   using Handler = std::function<void(std::string_view key, const Node& n, const std::string& path)>;
@@ -591,6 +592,7 @@ class Validator {
     Shot s;
     if (n.kind != Node::Kind::Object) {
       error(path, "expected a shot object, got " + describe(n));
+      shot_checkable_.push_back(false);
       return s;
     }
     std::optional<TimeRef> in;
@@ -619,10 +621,13 @@ class Validator {
            });
     if (in) s.in = *in;
     if (out) s.out = *out;
+    bool ordered = true;
     if (in && out && !(in_before_out(*in, *out))) {
       error(member_path(path, "out"),
             to_string(*out) + " must be after in (" + to_string(*in) + ")");
+      ordered = false;
     }
+    shot_checkable_.push_back(!s.source.empty() && in && out && ordered);
     return s;
   }
 
@@ -722,6 +727,7 @@ class Validator {
 
   std::filesystem::path base_dir_;
   std::vector<Diagnostic> diagnostics_;
+  std::vector<bool> shot_checkable_;  // per shot: source, in and out parsed and ordered
 };
 
 }  // namespace
@@ -743,9 +749,14 @@ ParseResult parse_blueprint(std::string_view json_text, const std::filesystem::p
     return result;
   }
   Validator validator(base_dir);
-  result.blueprint = validator.blueprint(builder.take_root());
+  std::optional<Blueprint> bp = validator.blueprint(builder.take_root());
   result.diagnostics = validator.take_diagnostics();
-  if (!result.diagnostics.empty()) result.blueprint.reset();
+  if (result.diagnostics.empty()) {
+    result.blueprint = std::move(bp);
+  } else if (bp) {
+    result.partial = std::move(bp);
+    result.shot_checkable = validator.take_shot_checkable();
+  }
   return result;
 }
 

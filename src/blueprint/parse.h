@@ -31,6 +31,10 @@ struct Diagnostic {
 struct ParseResult {
   std::optional<Blueprint> blueprint;  // set only when diagnostics is empty
   std::vector<Diagnostic> diagnostics;
+  // With diagnostics: what could be read, so media checks can still run on the shots whose
+  // source, in and out are fine (shot_checkable[i]); "every problem at once" includes those.
+  std::optional<Blueprint> partial;
+  std::vector<bool> shot_checkable;
   bool ok() const { return blueprint.has_value(); }
 };
 

@@ -1,5 +1,7 @@
 // `leancut render` and `leancut validate`: blueprint -> (diagnostics | timeline) -> video.
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -45,6 +47,12 @@ int exit_code_for(const Error& e) {
   return kExitInternal;
 }
 
+// The shot index a diagnostic's path names ("shots[12].out" -> 12), -1 for document-level ones.
+long shot_number(const std::string& path) {
+  if (path.rfind("shots[", 0) != 0) return -1;
+  return std::strtol(path.c_str() + 6, nullptr, 10);
+}
+
 void print_diagnostics(const std::filesystem::path& file,
                        const std::vector<blueprint::Diagnostic>& diagnostics) {
   for (const auto& d : diagnostics) {
@@ -64,6 +72,15 @@ std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file,
     engine::ResolveResult resolved = engine::resolve_timeline(*parsed.blueprint);
     diagnostics = std::move(resolved.diagnostics);
     timeline = std::move(resolved.timeline);
+  } else if (parsed.partial) {
+    // Every problem at once: the media checks of the shots that did parse, merged in document
+    // order with the parse errors.
+    engine::ResolveResult resolved =
+        engine::resolve_timeline(*parsed.partial, &parsed.shot_checkable);
+    diagnostics.insert(diagnostics.end(), resolved.diagnostics.begin(), resolved.diagnostics.end());
+    std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const auto& a, const auto& b) {
+      return shot_number(a.path) < shot_number(b.path);
+    });
   }
   if (json_out != nullptr) {
     nlohmann::json errors = nlohmann::json::array();

@@ -27,6 +27,8 @@ namespace {
 // Continue decoding instead of seeking when the next shot starts at most this far ahead in the
 // same source: decoding forward a second is cheaper than a seek plus a decode from the keyframe.
 const Rational kReuseWindow{1};
+// Non-reference pictures are skipped while catching up to an in point, until this long before it.
+const Rational kSkipMargin{1, 10};
 // Audio is sought this far before a segment's start so the decoder's overlap (AAC pre-roll) is
 // primed before the first sample we keep.
 const Rational kAudioPreroll{1, 10};
@@ -73,6 +75,7 @@ struct RenderJob::Impl {
   std::atomic<int64_t> sources_opened{0};
   std::atomic<int64_t> prefetch_hits{0};
   std::atomic<int64_t> graph_builds{0};
+  std::atomic<int64_t> skip_retries{0};
   std::atomic<uint64_t> next_picture_id{0};
 
   void fail(Error e) {
@@ -211,8 +214,22 @@ Result<RenderJob::Impl::VideoCursor> RenderJob::Impl::open_cursor(int source, Ra
   ++sources_opened;
   ++video_seeks;
   // Decoding from the keyframe up to the in point is most of the waste in a cut; doing it here
-  // lets a prefetch do it on its own thread while the previous shot is still decoding.
+  // lets a prefetch do it on its own thread while the previous shot is still decoding, and
+  // pictures nothing references are skipped until shortly before t0.
+  const Rational skip_before = t0 - kSkipMargin;
+  cursor.reader->set_skip_nonref_before(skip_before);
   LEANCUT_TRY(cursor.advance_to(t0, *this));
+  cursor.reader->set_skip_nonref_before(std::nullopt);
+  if (cursor.held && cursor.held->time < skip_before) {
+    // The picture on screen at t0 started inside the skipped stretch (a long-held frame of a
+    // variable-rate source): a skipped picture may have been the right one. Decode it again.
+    ++skip_retries;
+    cursor.held.reset();
+    cursor.lookahead.reset();
+    LEANCUT_TRY(cursor.reader->seek(t0));
+    ++video_seeks;
+    LEANCUT_TRY(cursor.advance_to(t0, *this));
+  }
   return cursor;
 }
 
@@ -530,6 +547,7 @@ Status RenderJob::run() {
   stats_.sources_opened = impl.sources_opened.load();
   stats_.prefetch_hits = impl.prefetch_hits.load();
   stats_.normalize_graph_builds = impl.graph_builds.load();
+  stats_.skip_retries = impl.skip_retries.load();
   stats_.max_open_readers = impl.max_open_readers.load();
   stats_.decoded_queue = impl.decoded.stats();
   stats_.video_out_queue = impl.video_out.stats();

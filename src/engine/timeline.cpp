@@ -45,7 +45,7 @@ std::string display_path(const std::filesystem::path& p) {
   return rel.string();
 }
 
-ResolveResult resolve_timeline(const blueprint::Blueprint& bp) {
+ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector<bool>* only) {
   ResolveResult result;
   Timeline tl;
   tl.output = bp.output;
@@ -57,6 +57,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp) {
   std::map<std::filesystem::path, Error> source_error;
 
   for (std::size_t i = 0; i < bp.shots.size(); ++i) {
+    if (only != nullptr && (i >= only->size() || !(*only)[i])) continue;
     const blueprint::Shot& shot = bp.shots[i];
     int src = -1;
     if (auto it = source_index.find(shot.source); it != source_index.end()) {
@@ -143,7 +144,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp) {
     tl.shots.push_back(rs);
   }
   if (bp.shots.empty()) result.diagnostics.push_back({"shots", "must have at least one shot"});
-  if (result.diagnostics.empty()) result.timeline = std::move(tl);
+  if (result.diagnostics.empty() && only == nullptr) result.timeline = std::move(tl);
   return result;
 }
 

@@ -54,7 +54,10 @@ struct ResolveResult {
   std::vector<blueprint::Diagnostic> diagnostics;
 };
 
-ResolveResult resolve_timeline(const blueprint::Blueprint& bp);
+// `only`: when given, shots whose entry is false are skipped (a blueprint with parse errors,
+// resolved only to report media problems too); no timeline is produced then.
+ResolveResult resolve_timeline(const blueprint::Blueprint& bp,
+                               const std::vector<bool>* only = nullptr);
 
 // Relative to the current directory when shorter, for messages: "clips/a.mp4".
 std::string display_path(const std::filesystem::path& p);

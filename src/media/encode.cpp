@@ -97,10 +97,11 @@ Result<std::unique_ptr<Encoder>> Encoder::open_video(const VideoEncoderSettings&
   ctx->thread_count = s.threads;
   if (s.global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-  const bool hd = std::min(s.width, s.height) >= 720;
-  ctx->color_primaries = hd ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
-  ctx->color_trc = hd ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
-  ctx->colorspace = hd ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+  // BT.709 at every size: the normalizer converts tagged sources to it, so the tags must say
+  // so even for SD-sized outputs (and the test clips, tagged alike, pass through unconverted).
+  ctx->color_primaries = AVCOL_PRI_BT709;
+  ctx->color_trc = AVCOL_TRC_BT709;
+  ctx->colorspace = AVCOL_SPC_BT709;
   ctx->color_range = AVCOL_RANGE_MPEG;
 
   Options opts;

@@ -17,21 +17,25 @@ Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe,
   LEANCUT_CHECK(probe.video.has_value());
   LEANCUT_CHECK(kind == StreamKind::Video || probe.audio.has_value());
   auto reader = std::make_unique<StreamReader>(Key{}, probe, kind);
-  LEANCUT_ASSIGN_OR_RETURN(reader->input_, open_input(probe.path, Analyze::IfHeaderless));
-  int index = kind == StreamKind::Video ? probe.video->stream_index : probe.audio->stream_index;
-  if (index < 0 || index >= static_cast<int>(reader->input_->nb_streams)) {
-    return make_error(ErrorCode::MediaError, probe.path.string() + ": stream layout changed");
-  }
-  for (unsigned i = 0; i < reader->input_->nb_streams; ++i) {
-    reader->input_->streams[i]->discard =
-        static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
-  }
-  reader->stream_ = reader->input_->streams[index];
+  LEANCUT_TRY(reader->open_demuxer());
   LEANCUT_ASSIGN_OR_RETURN(reader->decoder_,
                            open_decoder(reader->stream_, options.threads, probe.path));
   reader->time_origin_ = probe.video->first_frame_time;
   reader->packet_ = make_packet();
   return reader;
+}
+
+Status StreamReader::open_demuxer() {
+  LEANCUT_ASSIGN_OR_RETURN(input_, open_input(probe_.path, Analyze::IfHeaderless));
+  int index = kind_ == StreamKind::Video ? probe_.video->stream_index : probe_.audio->stream_index;
+  if (index < 0 || index >= static_cast<int>(input_->nb_streams)) {
+    return make_error(ErrorCode::MediaError, probe_.path.string() + ": stream layout changed");
+  }
+  for (unsigned i = 0; i < input_->nb_streams; ++i) {
+    input_->streams[i]->discard = static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  }
+  stream_ = input_->streams[index];
+  return ok_status();
 }
 
 Result<std::optional<DecodedFrame>> StreamReader::decode_next() {
@@ -79,6 +83,14 @@ Result<std::optional<DecodedFrame>> StreamReader::decode_next() {
     }
     if (packet_->stream_index == stream_->index) {
       need_keyframe_ = false;
+      int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+      bool skip = skip_before_ && ts != AV_NOPTS_VALUE &&
+                  to_seconds(ts, stream_->time_base) - time_origin_ < *skip_before_;
+      if (skip != skipping_) {
+        // Frame threads pick the setting up with the next packet they are given.
+        decoder_->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+        skipping_ = skip;
+      }
       err = avcodec_send_packet(decoder_.get(), packet_.get());
       // Corrupt packets are skipped the way players skip them; the decoder reports the rest.
       if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
@@ -111,6 +123,10 @@ Status StreamReader::seek_to_container_time(Rational container_seconds) {
     err = av_seek_frame(input_.get(), stream_->index, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD);
   }
   if (err < 0) return av_error(err, "av_seek_frame", probe_.path.string());
+  return reset_decoding();
+}
+
+Status StreamReader::reset_decoding() {
   avcodec_flush_buffers(decoder_.get());
   need_keyframe_ = kind_ == StreamKind::Video;
   after_seek_ = true;
@@ -129,8 +145,14 @@ Status StreamReader::seek(Rational t) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     Rational target = t - back_off;
     bool from_start = target <= Rational{0} || attempt == 7;
-    if (from_start) target = Rational{-1};  // before editor time 0: the file's start
-    LEANCUT_TRY(seek_to_container_time(time_origin_ + target));
+    if (from_start) {
+      // The start of the file, reliably: a fresh demuxer. (Seeking to "before the first packet"
+      // is not: Matroska without audio cues lands an audio stream seconds in.)
+      LEANCUT_TRY(open_demuxer());
+      LEANCUT_TRY(reset_decoding());
+    } else {
+      LEANCUT_TRY(seek_to_container_time(time_origin_ + target));
+    }
     LEANCUT_ASSIGN_OR_RETURN(pending_, decode_next());
     // Landing at the end (no frame at all) is as wrong as landing late.
     if (from_start || (pending_ && pending_->time <= t)) return ok_status();

@@ -54,6 +54,13 @@ class StreamReader {
   // container's seek lands late it backs off further, down to the start of the file.
   Status seek(Rational t);
 
+  // Lets the decoder skip pictures no other picture references (AVDISCARD_NONREF) while the
+  // packets it decodes start before `t`: catching up from a keyframe to an in point then decodes
+  // only what the in point needs. nullopt turns it off. A caller that needs the exact picture at
+  // some time u must check that the picture it got starts at or after `t` (else a skipped one
+  // may have been on screen at u) and otherwise seek again without skipping.
+  void set_skip_nonref_before(std::optional<Rational> t) { skip_before_ = t; }
+
   // The next frame in presentation order, or nullopt at the end of the stream.
   Result<std::optional<DecodedFrame>> next();
 
@@ -67,7 +74,9 @@ class StreamReader {
 
  private:
   Result<std::optional<DecodedFrame>> decode_next();
+  Status open_demuxer();
   Status seek_to_container_time(Rational container_seconds);
+  Status reset_decoding();  // after a seek or a reopen: flush the decoder, forget positions
 
   ProbeInfo probe_;
   StreamKind kind_;
@@ -78,6 +87,8 @@ class StreamReader {
   PacketPtr packet_;
   std::optional<DecodedFrame> pending_;  // read by seek() to check where it landed
   std::optional<Rational> position_;
+  std::optional<Rational> skip_before_;
+  bool skipping_ = false;       // the decoder's skip_frame is AVDISCARD_NONREF
   bool need_keyframe_ = false;  // after a seek: skip video packets until a keyframe
   bool after_seek_ = false;     // after a seek: drop pictures decoded without references
   bool input_done_ = false;

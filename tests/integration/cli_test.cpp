@@ -194,8 +194,11 @@ TEST_F(CliInvalid, RenderReportsEveryMediaProblem) {
                    {"shots[2].out", "10.5s is past the end of "},
                    {"shots[3].source", "corrupt.mp4"},
                    {"shots[4].out", "3s must be after in (3.2s)"}});
-  EXPECT_THAT(r.err, ::testing::ContainsRegex("shots\\[2\\]\\.out: 10\\.5s is past the end of "
-                                              "[^\\n]*a_720p30\\.mp4 \\(10s\\)"));
+  for (const std::string& line : lines_of(r.err)) {
+    if (line.find("shots[2].out: 10.5s is past the end of ") != std::string::npos) {
+      EXPECT_TRUE(line.ends_with("a_720p30.mp4 (10s)")) << line;
+    }
+  }
   EXPECT_THAT(r.err, HasSubstr("4 problems"));
   EXPECT_FALSE(fs::exists(out));
   EXPECT_THAT(leftovers({"bad.json", "corrupt.mp4"}), ::testing::IsEmpty());

@@ -275,7 +275,7 @@ TEST_F(EncodeMux, AbrModeAndOptionsAreApplied) {
   ASSERT_TRUE(enc.ok()) << enc.error().message;
   EXPECT_EQ((*enc)->context()->bit_rate, 300000);
   EXPECT_GT((*enc)->context()->has_b_frames, 0);  // x264-params reached x264
-  EXPECT_EQ((*enc)->context()->colorspace, AVCOL_SPC_SMPTE170M);
+  EXPECT_EQ((*enc)->context()->colorspace, AVCOL_SPC_BT709);  // BT.709 at every size
 
   VideoEncoderSettings hd;
   hd.width = 720;
