@@ -122,6 +122,7 @@ std::string to_json(const Blueprint& bp) {
   s += "    \"height\": " + std::to_string(o.height) + ",\n";
   s += "    \"fps\": " + fps + ",\n";
   s += "    \"background\": " + json_string(o.background) + ",\n";
+  s += "    \"mp4_layout\": " + json_string(o.mp4_layout) + ",\n";
   s += "    \"video\": {\"codec\": " + json_string(o.video.codec) +
        ", \"crf\": " + std::to_string(o.video.crf) +
        ", \"preset\": " + json_string(o.video.preset) +

@@ -56,6 +56,14 @@ struct Output {
   VideoSettings video;
   AudioSettings audio;
   std::string background = "black";  // letterbox colour: a name or "#RRGGBB"
+  // How an .mp4/.mov output is laid out (other containers ignore it):
+  //  "standard" (default): one index at the end, ~64 bytes of RAM per packet until the file is
+  //     finished (~15 MB per hour at 30 fps + AAC); "faststart": standard, with the index moved
+  //     to the front when done (a second pass over the file) for progressive web play;
+  //  "fragmented": an index per 2-second fragment, so memory stays flat however long the output
+  //     is. Caveat (FFmpeg 5.1's muxer): the AAC encoder's 1024 priming samples are not trimmed
+  //     by an edit list, so readers that ignore the negative start play audio 21 ms late.
+  std::string mp4_layout = "standard";
   friend bool operator==(const Output&, const Output&) = default;
 };
 

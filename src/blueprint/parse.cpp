@@ -424,7 +424,7 @@ class Validator {
   }
 
   void output(const Node& n, const std::string& path, Output& out) {
-    object(n, path, {"width", "height", "fps", "background", "video", "audio"}, {},
+    object(n, path, {"width", "height", "fps", "background", "mp4_layout", "video", "audio"}, {},
            [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "width" || key == "height") {
                std::optional<int64_t> size = integer(v, p, 16, 8192);
@@ -437,6 +437,11 @@ class Validator {
                fps(v, p, out.fps);
              } else if (key == "background") {
                background(v, p, out.background);
+             } else if (key == "mp4_layout") {
+               if (auto layout = choice(v, p, "unknown mp4_layout",
+                                        {"fragmented", "standard", "faststart"})) {
+                 out.mp4_layout = *layout;
+               }
              } else if (key == "video") {
                video(v, p, out.video);
              } else if (key == "audio") {

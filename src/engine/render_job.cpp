@@ -502,6 +502,16 @@ Status RenderJob::run() {
     as.bitrate = timeline_.output.audio.bitrate;
     LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
     LEANCUT_ASSIGN_OR_RETURN(auto muxer, media::Muxer::open(temp, format));
+    if (format == "mp4" || format == "mov") {
+      const std::string& layout = timeline_.output.mp4_layout;
+      if (layout == "fragmented") {
+        // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
+        // whole file's, and the file ends with an mfra index for seeking.
+        LEANCUT_TRY(muxer->set_option("movflags", "+frag_keyframe+default_base_moof"));
+      } else if (layout == "faststart") {
+        LEANCUT_TRY(muxer->set_option("movflags", "+faststart"));
+      }
+    }
     LEANCUT_ASSIGN_OR_RETURN(int video_stream, muxer->add_stream(video_enc->context()));
     LEANCUT_ASSIGN_OR_RETURN(int audio_stream, muxer->add_stream(audio_enc->context()));
     LEANCUT_TRY(muxer->start());

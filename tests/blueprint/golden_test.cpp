@@ -66,6 +66,7 @@ std::string dump(const Blueprint& bp) {
   s << "output.size: " << o.width << "x" << o.height << "\n";
   s << "output.fps: " << o.fps.to_string() << "\n";
   s << "output.background: " << o.background << "\n";
+  s << "output.mp4_layout: " << o.mp4_layout << "\n";
   s << "output.video: codec=" << o.video.codec << " crf=" << o.video.crf
     << " preset=" << o.video.preset << " pix_fmt=" << o.video.pix_fmt
     << " bitrate=" << (o.video.bitrate ? std::to_string(*o.video.bitrate) : "none")

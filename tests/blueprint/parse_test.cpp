@@ -194,9 +194,12 @@ TEST(Parse, OutputMustBeAnObjectWithKnownFields) {
               ElementsAre("output: expected an object, got an array"));
   EXPECT_THAT(errors(output_doc(R"("frame_rate": 30, "widht": 640)")),
               ElementsAre("output.frame_rate: unknown field (known: width, height, fps, "
-                          "background, video, audio)",
+                          "background, mp4_layout, video, audio)",
                           "output.widht: unknown field (did you mean \"width\"? known: width, "
-                          "height, fps, background, video, audio)"));
+                          "height, fps, background, mp4_layout, video, audio)"));
+  EXPECT_THAT(errors(output_doc(R"("mp4_layout": "moov-first")")),
+              ElementsAre("output.mp4_layout: unknown mp4_layout \"moov-first\" (one of: "
+                          "fragmented, standard, faststart)"));
 }
 
 TEST(Parse, WidthAndHeight) {

@@ -66,6 +66,7 @@ TEST(ToJson, TheWholeDocument) {
     "height": 720,
     "fps": "30000/1001",
     "background": "black",
+    "mp4_layout": "standard",
     "video": {"codec": "h264", "crf": 23, "preset": "veryfast", "pix_fmt": "yuv420p", "bitrate": 4000000, "gop_seconds": 2},
     "audio": {"codec": "aac", "sample_rate": 48000, "channels": 2, "bitrate": 128000}
   },
