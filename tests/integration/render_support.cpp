@@ -58,7 +58,9 @@ std::string blueprint_json(const RenderCase& c) {
     << c.output.height << R"(, "fps": )" << c.output.fps_json << R"(, "video": {"preset": ")"
     << c.output.preset << R"(", "crf": 23})"
     << R"(, "audio": {"sample_rate": )" << c.output.sample_rate << R"(, "channels": )"
-    << c.output.channels << "}}, \"shots\": [\n";
+    << c.output.channels << "}";
+  if (!c.output.mp4_layout.empty()) j << R"(, "mp4_layout": ")" << c.output.mp4_layout << '"';
+  j << "}, \"shots\": [\n";
   for (std::size_t i = 0; i < c.shots.size(); ++i) {
     const TestShot& s = c.shots[i];
     j << R"(  {"source": ")" << s.file << R"(", "in": )" << s.in_json << R"(, "out": )"

@@ -53,6 +53,7 @@ struct OutputSpec {
   int channels = 2;
   std::string preset = "ultrafast";
   std::string extension = ".mp4";
+  std::string mp4_layout = {};  // written when set: "standard", "faststart", "fragmented"
 };
 
 struct RenderCase {

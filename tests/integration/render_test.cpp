@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -330,6 +332,22 @@ TEST_F(Render, ThousandsOfTinyShotsDoNotDrift) {
 }
 
 // RenderJob::cancel() before run(): nothing is rendered and nothing is left behind.
+// faststart: the same content, with the index (moov) moved in front of the media data (mdat).
+TEST_F(Render, FaststartPutsTheIndexFirst) {
+  RenderCase c{.name = "faststart",
+               .output = {.width = 320, .height = 180, .mp4_layout = "faststart"}};
+  c.shots = {shot("a_720p30.mp4", "1", "2"), shot("c_360p24.mp4", "2.5", "3.5")};
+  Rendered r = render_and_check(c, dir_);
+  ASSERT_TRUE(r.ok);
+  std::ifstream in(r.file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t moov = bytes.find("moov");
+  std::size_t mdat = bytes.find("mdat");
+  ASSERT_NE(moov, std::string::npos);
+  ASSERT_NE(mdat, std::string::npos);
+  EXPECT_LT(moov, mdat);
+}
+
 TEST_F(Render, CancelledBeforeRunWritesNothing) {
   RenderCase c{.name = "cancel0", .output = {.width = 320, .height = 180}};
   c.shots = {shot("a_720p30.mp4", "0", "2")};
