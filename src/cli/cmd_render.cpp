@@ -1,11 +1,11 @@
 // `leancut render` and `leancut validate`: blueprint -> (diagnostics | timeline) -> video.
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>

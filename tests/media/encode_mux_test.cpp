@@ -274,7 +274,7 @@ TEST_F(EncodeMux, AbrModeAndOptionsAreApplied) {
   auto enc = Encoder::open_video(vs);
   ASSERT_TRUE(enc.ok()) << enc.error().message;
   EXPECT_EQ((*enc)->context()->bit_rate, 300000);
-  EXPECT_GT((*enc)->context()->has_b_frames, 0);  // x264-params reached x264
+  EXPECT_GT((*enc)->context()->has_b_frames, 0);              // x264-params reached x264
   EXPECT_EQ((*enc)->context()->colorspace, AVCOL_SPC_BT709);  // BT.709 at every size
 
   VideoEncoderSettings hd;
