@@ -153,9 +153,8 @@ RenderJob::~RenderJob() = default;
 
 void RenderJob::cancel() {
   cancelled_ = true;
-  if (Impl* impl = running_.load(); impl != nullptr) {
-    impl->fail(make_error(ErrorCode::Cancelled, "render cancelled"));
-  }
+  std::lock_guard lock(running_mu_);
+  if (running_ != nullptr) running_->fail(make_error(ErrorCode::Cancelled, "render cancelled"));
 }
 
 RenderProgress RenderJob::progress() const {
@@ -474,12 +473,22 @@ media::VideoEncoderSettings video_settings(const blueprint::Output& out, int thr
 Status RenderJob::run() {
   const auto started = std::chrono::steady_clock::now();
   Impl impl(*this);
-  running_ = &impl;
+  {
+    std::lock_guard lock(running_mu_);
+    running_ = &impl;
+  }
+  // Unregisters on every return, before `impl` (declared earlier) is destroyed.
+  struct Unregister {
+    RenderJob& job;
+    ~Unregister() {
+      std::lock_guard lock(job.running_mu_);
+      job.running_ = nullptr;
+    }
+  } unregister{*this};
   if (cancelled_) impl.fail(make_error(ErrorCode::Cancelled, "render cancelled"));
   const std::filesystem::path& dest = options_.output;
   const std::string format = media::Muxer::guess_format(dest);
   if (format.empty()) {
-    running_ = nullptr;
     return make_error(ErrorCode::InvalidInput,
                       dest.string() +
                           ": cannot tell the container from the extension (use "
@@ -540,7 +549,6 @@ Status RenderJob::run() {
     LEANCUT_TRY(muxer->finish());
     return ok_status();
   }();
-  running_ = nullptr;
 
   std::error_code ec;
   if (status) status = sync_file(temp);

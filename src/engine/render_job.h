@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 
 #include "base/result.h"
@@ -94,7 +95,10 @@ class RenderJob {
   std::atomic<int64_t> frames_done_{0};
   std::atomic<int64_t> shot_{0};
   std::atomic<int64_t> bytes_written_{0};
-  std::atomic<Impl*> running_{nullptr};
+  // The running job's stages, for cancel(); cleared (under the lock) before they are destroyed,
+  // so a cancel racing with the end of run() never touches a dead Impl.
+  std::mutex running_mu_;
+  Impl* running_ = nullptr;  // guarded by running_mu_
 };
 
 }  // namespace leancut::engine
