@@ -202,6 +202,7 @@ int run_render(const RenderArgs& args) {
                         {"prefetch_hits", st.prefetch_hits},
                         {"max_open_readers", st.max_open_readers},
                         {"normalize_graph_builds", st.normalize_graph_builds},
+                        {"skip_retries", st.skip_retries},
                         {"queue_peak_bytes",
                          {{"decoded", st.decoded_queue.peak_bytes},
                           {"video_out", st.video_out_queue.peak_bytes},

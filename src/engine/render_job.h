@@ -63,8 +63,7 @@ struct RenderStats {
   int64_t sources_opened = 0;  // video readers opened (prefetched ones included)
   int64_t prefetch_hits = 0;
   int64_t normalize_graph_builds = 0;
-  int64_t skip_retries = 0;  // catch-ups decoded again because a skip may have hit
-
+  int64_t skip_retries = 0;      // catch-ups decoded again because a skip may have hit
   int64_t max_open_readers = 0;  // video + audio readers open at once, peak
   QueueStats decoded_queue;
   QueueStats video_out_queue;

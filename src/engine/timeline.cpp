@@ -143,7 +143,10 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     tl.total_samples = end_sample;
     tl.shots.push_back(rs);
   }
-  if (bp.shots.empty()) result.diagnostics.push_back({"shots", "must have at least one shot"});
+  // (A partial blueprint's empty shots were already reported by the parser.)
+  if (bp.shots.empty() && only == nullptr) {
+    result.diagnostics.push_back({"shots", "must have at least one shot"});
+  }
   if (result.diagnostics.empty() && only == nullptr) result.timeline = std::move(tl);
   return result;
 }
