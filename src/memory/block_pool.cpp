@@ -1,0 +1,138 @@
+#include "memory/block_pool.h"
+
+#include <cstdlib>
+#include <utility>
+
+#include "base/check.h"
+#include "memory/rss.h"
+
+namespace leancut::memory {
+
+void BlockPool::Block::Free::operator()(uint8_t* p) const {
+  std::free(p);
+}
+
+BlockPool::BlockPool(Account* account, Options options)
+    : account_(account), max_idle_bytes_(options.max_idle_bytes) {
+  LEANCUT_CHECK(account_ != nullptr);
+}
+
+BlockPool::~BlockPool() {
+  std::vector<Block> freed;
+  std::lock_guard lock(mu_);
+  LEANCUT_CHECK(outstanding_blocks_ == 0);
+  trim_locked(0, freed);
+}
+
+Result<BlockPool::Block> BlockPool::acquire(int64_t size, std::chrono::milliseconds timeout,
+                                            std::stop_token stop) {
+  LEANCUT_CHECK(size > 0);
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.acquires;
+    auto it = idle_.find(size);
+    if (it != idle_.end() && !it->second.empty()) {
+      Block block = std::move(it->second.back());
+      it->second.pop_back();
+      ++stats_.reuses;
+      stats_.idle_bytes -= size;
+      stats_.outstanding_bytes += size;
+      stats_.peak_outstanding_bytes =
+          std::max(stats_.peak_outstanding_bytes, stats_.outstanding_bytes);
+      ++outstanding_blocks_;
+      return block;
+    }
+  }
+  return allocate(size, timeout, std::move(stop));
+}
+
+Result<BlockPool::Block> BlockPool::allocate(int64_t size, std::chrono::milliseconds timeout,
+                                             std::stop_token stop) {
+  // Idle blocks of other sizes are the first thing to give up for a new one.
+  Result<Lease> lease = account_->try_reserve(size);
+  if (!lease.ok()) {
+    std::vector<Block> freed;
+    {
+      std::lock_guard lock(mu_);
+      trim_locked(0, freed);
+    }
+    freed.clear();  // credits the account outside the pool's lock
+    lease = account_->reserve(size, timeout, std::move(stop));
+  }
+  if (!lease.ok()) return lease.error();
+
+  const auto rounded = static_cast<size_t>((size + static_cast<int64_t>(kAlignment) - 1) /
+                                           static_cast<int64_t>(kAlignment)) *
+                       kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  if (p == nullptr) {
+    return make_error(ErrorCode::OverBudget,
+                      "out of memory allocating a " + format_bytes(size) + " frame buffer");
+  }
+  Block block;
+  block.data_.reset(static_cast<uint8_t*>(p));
+  block.size_ = size;
+  block.lease_ = std::move(lease.value());
+  std::lock_guard lock(mu_);
+  ++stats_.allocations;
+  stats_.outstanding_bytes += size;
+  stats_.peak_outstanding_bytes = std::max(stats_.peak_outstanding_bytes, stats_.outstanding_bytes);
+  ++outstanding_blocks_;
+  return block;
+}
+
+void BlockPool::give_back(Block block) {
+  if (block.empty()) return;
+  const int64_t size = block.size();
+  std::lock_guard lock(mu_);
+  --outstanding_blocks_;
+  stats_.outstanding_bytes -= size;
+  if (stats_.idle_bytes + size <= max_idle_bytes_) {
+    stats_.idle_bytes += size;
+    idle_[size].push_back(std::move(block));
+    return;
+  }
+  ++stats_.frees;
+  // `block` frees its memory and credits its lease on the way out.
+}
+
+int64_t BlockPool::trim_locked(int64_t target_idle_bytes, std::vector<Block>& freed) {
+  int64_t released = 0;
+  // Largest sizes first: fewest frees for the most memory.
+  for (auto it = idle_.rbegin(); it != idle_.rend() && stats_.idle_bytes > target_idle_bytes;
+       ++it) {
+    auto& list = it->second;
+    while (!list.empty() && stats_.idle_bytes > target_idle_bytes) {
+      stats_.idle_bytes -= list.front().size();
+      released += list.front().size();
+      ++stats_.frees;
+      freed.push_back(std::move(list.front()));
+      list.erase(list.begin());  // oldest first: the most recently returned are warm in cache
+    }
+  }
+  return released;
+}
+
+int64_t BlockPool::trim(int64_t target_idle_bytes) {
+  std::vector<Block> freed;
+  int64_t released = 0;
+  {
+    std::lock_guard lock(mu_);
+    released = trim_locked(target_idle_bytes, freed);
+  }
+  return released;  // `freed` releases memory and leases outside the lock
+}
+
+void BlockPool::set_max_idle_bytes(int64_t bytes) {
+  std::vector<Block> freed;
+  std::lock_guard lock(mu_);
+  max_idle_bytes_ = bytes;
+  trim_locked(bytes, freed);
+}
+
+BlockPoolStats BlockPool::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace leancut::memory

@@ -1,0 +1,110 @@
+#include "memory/block_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+namespace leancut::memory {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(BlockPool, ReusesBlocksOfTheSameSizeAndChargesTheAccount) {
+  auto account = Account::make_root("frames", kNoLimit);
+  {
+    BlockPool pool(account.get(), {.max_idle_bytes = 10'000});
+    Result<BlockPool::Block> a = pool.acquire(1000, milliseconds(0));
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a.value().data()) % BlockPool::kAlignment, 0u);
+    uint8_t* first = a.value().data();
+    EXPECT_EQ(account->current_bytes(), 1000);
+    pool.give_back(std::move(a.value()));
+    EXPECT_EQ(account->current_bytes(), 1000);  // idle memory stays charged
+
+    Result<BlockPool::Block> b = pool.acquire(1000, milliseconds(0));
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(b.value().data(), first);
+    Result<BlockPool::Block> c = pool.acquire(2000, milliseconds(0));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(account->current_bytes(), 3000);
+    BlockPoolStats s = pool.stats();
+    EXPECT_EQ(s.acquires, 3);
+    EXPECT_EQ(s.reuses, 1);
+    EXPECT_EQ(s.allocations, 2);
+    EXPECT_EQ(s.outstanding_bytes, 3000);
+    EXPECT_EQ(s.idle_bytes, 0);
+    pool.give_back(std::move(b.value()));
+    pool.give_back(std::move(c.value()));
+    EXPECT_EQ(pool.stats().idle_bytes, 3000);
+  }
+  EXPECT_EQ(account->current_bytes(), 0);  // the pool freed its idle blocks
+}
+
+TEST(BlockPool, IdleMemoryIsCappedAndTrimmable) {
+  auto account = Account::make_root("frames", kNoLimit);
+  BlockPool pool(account.get(), {.max_idle_bytes = 2500});
+  std::vector<BlockPool::Block> blocks;
+  for (int i = 0; i < 4; ++i) {
+    Result<BlockPool::Block> b = pool.acquire(1000, milliseconds(0));
+    ASSERT_TRUE(b.ok());
+    blocks.push_back(std::move(b.value()));
+  }
+  for (auto& b : blocks) pool.give_back(std::move(b));
+  EXPECT_EQ(pool.stats().idle_bytes, 2000);  // the third and fourth would pass 2500
+  EXPECT_EQ(pool.stats().frees, 2);
+  EXPECT_EQ(account->current_bytes(), 2000);
+  EXPECT_EQ(pool.trim(1000), 1000);
+  EXPECT_EQ(account->current_bytes(), 1000);
+  pool.set_max_idle_bytes(0);
+  EXPECT_EQ(pool.stats().idle_bytes, 0);
+  EXPECT_EQ(account->current_bytes(), 0);
+}
+
+TEST(BlockPool, AtTheLimitIdleBlocksOfOtherSizesAreFreedFirst) {
+  auto account = Account::make_root("frames", 3000);
+  BlockPool pool(account.get(), {.max_idle_bytes = 10'000});
+  Result<BlockPool::Block> big = pool.acquire(2500, milliseconds(0));
+  ASSERT_TRUE(big.ok());
+  pool.give_back(std::move(big.value()));  // idle, still charged
+  Result<BlockPool::Block> small = pool.acquire(1000, milliseconds(0));
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  EXPECT_EQ(pool.stats().idle_bytes, 0);
+  EXPECT_EQ(account->current_bytes(), 1000);
+  pool.give_back(std::move(small.value()));
+}
+
+TEST(BlockPool, WaitsForBudgetThenFailsClearly) {
+  auto account = Account::make_root("frames", 1500);
+  BlockPool pool(account.get(), {.max_idle_bytes = 0});
+  Result<BlockPool::Block> a = pool.acquire(1000, milliseconds(0));
+  ASSERT_TRUE(a.ok());
+  Result<BlockPool::Block> refused = pool.acquire(1000, milliseconds(20));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::OverBudget);
+
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(milliseconds(30));
+    pool.give_back(std::move(a.value()));
+  });
+  Result<BlockPool::Block> waited = pool.acquire(1000, milliseconds(10'000));
+  consumer.join();
+  ASSERT_TRUE(waited.ok());
+  pool.give_back(std::move(waited.value()));
+  EXPECT_EQ(account->current_bytes(), 0);
+}
+
+TEST(BlockPool, ReuseRate) {
+  auto account = Account::make_root("frames", kNoLimit);
+  BlockPool pool(account.get(), {.max_idle_bytes = 1 << 20});
+  for (int i = 0; i < 100; ++i) {
+    Result<BlockPool::Block> b = pool.acquire(4096, milliseconds(0));
+    ASSERT_TRUE(b.ok());
+    pool.give_back(std::move(b.value()));
+  }
+  EXPECT_DOUBLE_EQ(pool.stats().reuse_rate(), 0.99);
+}
+
+}  // namespace
+}  // namespace leancut::memory
