@@ -21,6 +21,20 @@
 namespace leancut::cli {
 namespace {
 
+nlohmann::json accounts_json(const std::vector<memory::AccountStats>& accounts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const memory::AccountStats& a : accounts) {
+    out.push_back({{"account", a.path},
+                   {"current_bytes", a.current_bytes},
+                   {"peak_bytes", a.peak_bytes},
+                   {"live_leases", a.live_leases},
+                   {"reservations", a.reservations},
+                   {"refusals", a.refusals},
+                   {"waits", a.waits}});
+  }
+  return out;
+}
+
 std::atomic<int> g_signal{0};
 
 void on_signal(int sig) {
@@ -126,7 +140,8 @@ int run_render(const RenderArgs& args) {
   engine::RenderJob job(std::move(*timeline), {.output = args.output,
                                                .threads = args.threads,
                                                .decoder_threads = args.decoder_threads,
-                                               .encoder_threads = args.encoder_threads});
+                                               .encoder_threads = args.encoder_threads,
+                                               .frame_pool = args.frame_pool});
   ProgressPrinter printer(args.progress);
 
   std::signal(SIGINT, on_signal);
@@ -203,6 +218,13 @@ int run_render(const RenderArgs& args) {
                         {"max_open_readers", st.max_open_readers},
                         {"normalize_graph_builds", st.normalize_graph_builds},
                         {"skip_retries", st.skip_retries},
+                        {"frame_pool",
+                         {{"reuse_rate", st.frame_pool.reuse_rate()},
+                          {"allocations", st.frame_pool.allocations},
+                          {"peak_outstanding_bytes", st.frame_pool.peak_outstanding_bytes},
+                          {"frames_outside_pool", st.frames_outside_pool}}},
+                        {"accounts", accounts_json(st.accounts)},
+                        {"leaks", accounts_json(st.leaks)},
                         {"queue_peak_bytes",
                          {{"decoded", st.decoded_queue.peak_bytes},
                           {"video_out", st.video_out_queue.peak_bytes},
@@ -226,6 +248,14 @@ int run_render(const RenderArgs& args) {
         with_commas(st.video_frames_decoded).c_str(), with_commas(st.frames_out).c_str(), ratio,
         with_commas(st.video_seeks).c_str(), with_commas(st.reader_reuses).c_str(),
         static_cast<long long>(st.max_open_readers));
+    std::printf("frames: decoded pictures peaked at %s in the pool (%.1f%% of %s reused)\n",
+                memory::format_bytes(st.frame_pool.peak_outstanding_bytes).c_str(),
+                100.0 * st.frame_pool.reuse_rate(), with_commas(st.frame_pool.acquires).c_str());
+    for (const memory::AccountStats& leak : st.leaks) {
+      std::printf("LEAK: %s still holds %s in %lld leases\n", leak.path.c_str(),
+                  memory::format_bytes(leak.current_bytes).c_str(),
+                  static_cast<long long>(leak.live_leases));
+    }
   }
   return kExitOk;
 }

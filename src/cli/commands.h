@@ -27,6 +27,7 @@ struct RenderArgs {
   int threads = 0;
   int decoder_threads = 0;
   int encoder_threads = 0;
+  bool frame_pool = true;  // --no-frame-pool: libav's allocator (to measure the pool's cost)
   ProgressMode progress = ProgressMode::Auto;
 };
 

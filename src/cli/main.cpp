@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   cmd_render
       ->add_option("--encoder-threads", render.encoder_threads, "x264 threads (default: --threads)")
       ->check(CLI::Range(0, 64));
+  cmd_render->add_flag("!--no-frame-pool", render.frame_pool,
+                       "Decode into libav's own buffers, not leancut's charged pool (benchmarks)");
   cmd_render->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
   cmd_render->add_flag("--json-progress", json_progress,
                        "Print one JSON object per line (progress, then a summary)");

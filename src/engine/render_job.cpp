@@ -57,9 +57,27 @@ int default_threads(int requested) {
 }  // namespace
 
 struct RenderJob::Impl {
-  explicit Impl(RenderJob& job) : job_(job) {}
+  explicit Impl(RenderJob& job)
+      : job_(job),
+        own_account(job.options_.account == nullptr
+                        ? memory::Account::make_root("job", memory::kNoLimit)
+                        : nullptr),
+        account(own_account ? own_account.get() : job.options_.account),
+        decoded_frames_account(account->make_child("decoded_frames", memory::kNoLimit)),
+        frame_blocks(decoded_frames_account.get(),
+                     {.max_idle_bytes = job.options_.frame_pool_idle_bytes}),
+        frame_pool(&frame_blocks, {.wait = job.options_.budget_wait, .stop = stop.get_token()}) {}
 
   RenderJob& job_;
+  // Declared before everything that holds frames, so they are destroyed after it: accounts
+  // outlive the pool, the pool outlives every frame.
+  std::unique_ptr<memory::Account> own_account;
+  memory::Account* account;
+  std::unique_ptr<memory::Account> decoded_frames_account;
+  memory::BlockPool frame_blocks;
+  std::stop_source stop;  // wakes decoders waiting for budget when the job fails
+  media::FramePool frame_pool;
+
   BoundedQueue<VideoWork> decoded{kDecodedQueue};
   BoundedQueue<media::FramePtr> video_out{kVideoOutQueue};
   BoundedQueue<media::FramePtr> audio_out{kAudioOutQueue};
@@ -83,6 +101,7 @@ struct RenderJob::Impl {
       std::lock_guard lock(error_mu);
       if (!error) error = std::move(e);
     }
+    stop.request_stop();
     decoded.cancel();
     video_out.cancel();
     audio_out.cancel();
@@ -131,7 +150,11 @@ struct RenderJob::Impl {
   Result<CountedReader> open_reader(int source, media::StreamKind kind, int threads,
                                     std::optional<Rational> seek_to) {
     const media::ProbeInfo& probe = job_.timeline_.sources[source];
-    LEANCUT_ASSIGN_OR_RETURN(auto reader, media::StreamReader::open(probe, kind, {threads}));
+    LEANCUT_ASSIGN_OR_RETURN(
+        auto reader,
+        media::StreamReader::open(
+            probe, kind,
+            {.threads = threads, .frame_pool = job_.options_.frame_pool ? &frame_pool : nullptr}));
     CountedReader counted{std::move(reader), this};
     if (seek_to) LEANCUT_TRY(counted->seek(*seek_to));
     return counted;
@@ -453,7 +476,8 @@ Status sync_file(const std::filesystem::path& p) {
   return ok_status();
 }
 
-media::VideoEncoderSettings video_settings(const blueprint::Output& out, int threads) {
+media::VideoEncoderSettings video_settings(const blueprint::Output& out, int threads,
+                                           bool slice_threads) {
   media::VideoEncoderSettings s;
   s.width = out.width;
   s.height = out.height;
@@ -465,6 +489,11 @@ media::VideoEncoderSettings video_settings(const blueprint::Output& out, int thr
   s.pix_fmt = AV_PIX_FMT_YUV420P;
   s.gop_frames = static_cast<int>(round_half_up(out.fps * Rational{out.video.gop_seconds}));
   s.threads = threads;
+  // Slice threads instead of frame threads when memory is tight: each frame thread adds a frame
+  // of delay and its own reference and scratch frames (at 720p, x264 holds ~95 MB with 2 frame
+  // threads, ~71 MB with 2 slice threads). Not the default: slices cost compression, visibly
+  // at cuts with the fastest presets (docs/benchmarks.md).
+  if (slice_threads && threads > 1) s.x264_params = "sliced-threads=1";
   return s;
 }
 
@@ -503,8 +532,9 @@ Status RenderJob::run() {
   const int encoder_threads = options_.encoder_threads > 0 ? options_.encoder_threads : threads;
 
   Status status = [&]() -> Status {
-    LEANCUT_ASSIGN_OR_RETURN(auto video_enc, media::Encoder::open_video(video_settings(
-                                                 timeline_.output, encoder_threads)));
+    LEANCUT_ASSIGN_OR_RETURN(
+        auto video_enc, media::Encoder::open_video(video_settings(timeline_.output, encoder_threads,
+                                                                  options_.encoder_slice_threads)));
     media::AudioEncoderSettings as;
     as.sample_rate = timeline_.output.audio.sample_rate;
     as.channels = timeline_.output.audio.channels;
@@ -570,6 +600,13 @@ Status RenderJob::run() {
   stats_.decoded_queue = impl.decoded.stats();
   stats_.video_out_queue = impl.video_out.stats();
   stats_.audio_out_queue = impl.audio_out.stats();
+  stats_.frame_pool = impl.frame_blocks.stats();
+  stats_.frames_outside_pool = impl.frame_pool.stats().default_frames;
+  // Every frame is gone by now (stages joined, queues drained or cancelled), so what is left in
+  // an account is a leak. Idle pool memory is not: it is freed first.
+  impl.frame_blocks.trim(0);
+  stats_.accounts = impl.account->subtree_stats();
+  stats_.leaks = impl.account->nonzero_balances();
   stats_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return status;

@@ -18,22 +18,26 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "engine/bounded_queue.h"
 #include "engine/timeline.h"
+#include "memory/block_pool.h"
+#include "memory/ledger.h"
 
 namespace leancut::engine {
 
 // Queue bounds: each exists so memory stays flat in the number of shots; see docs/architecture.md.
 // Decoded frames wait for the normalizer: a few frames smooth out seeks and slow shots.
-inline constexpr QueueLimits kDecodedQueue{.max_items = 6, .max_bytes = 24u << 20};
+inline constexpr QueueLimits kDecodedQueue{.max_items = 3, .max_bytes = 12u << 20};
 // Normalized frames wait for the encoder.
-inline constexpr QueueLimits kVideoOutQueue{.max_items = 6, .max_bytes = 16u << 20};
+inline constexpr QueueLimits kVideoOutQueue{.max_items = 3, .max_bytes = 8u << 20};
 // Audio frames (1024 samples, ~8 KB at 48 kHz stereo float) wait for the encoder; ~2 s of audio
 // lets the audio thread run ahead of video across a slow shot without stalling.
 inline constexpr QueueLimits kAudioOutQueue{.max_items = 96, .max_bytes = 2u << 20};
@@ -43,6 +47,17 @@ struct RenderOptions {
   int threads = 0;          // CPU threads to plan for; 0 = the CPU count
   int decoder_threads = 0;  // per video decoder; 0 = 1 (shots decode in parallel via prefetch)
   int encoder_threads = 0;  // x264 threads; 0 = `threads`
+  bool encoder_slice_threads = false;  // x264 slice threads: less memory, a little less quality
+  // The account this job charges (its limit is the job's tracked budget); the job makes its
+  // component accounts under it. nullptr: an unlimited account of the job's own.
+  memory::Account* account = nullptr;
+  // Decoded pictures in the ledger-charged pool (false: libav's allocator, uncounted; for
+  // measuring the pool's overhead).
+  bool frame_pool = true;
+  // Idle decoded-frame memory kept for reuse (memory/block_pool.h).
+  int64_t frame_pool_idle_bytes = 12 * memory::kMiB;
+  // Longest a decoder waits for budget before the job fails as over budget.
+  std::chrono::milliseconds budget_wait{10'000};
 };
 
 // A consistent-enough snapshot for a progress bar; every field is read atomically.
@@ -68,6 +83,10 @@ struct RenderStats {
   QueueStats decoded_queue;
   QueueStats video_out_queue;
   QueueStats audio_out_queue;
+  memory::BlockPoolStats frame_pool;  // decoded pictures' memory (reuse rate, peak outstanding)
+  int64_t frames_outside_pool = 0;    // pictures from decoders that cannot use the pool
+  std::vector<memory::AccountStats> accounts;  // the job's accounts at the end (peaks)
+  std::vector<memory::AccountStats> leaks;     // accounts not back at zero: a bug
   double seconds = 0;
 };
 

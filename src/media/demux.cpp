@@ -28,7 +28,8 @@ Result<InputFormatPtr> open_input(const std::filesystem::path& path, Analyze ana
 }
 
 Result<CodecContextPtr> open_decoder(const AVStream* stream, int threads,
-                                     const std::filesystem::path& path_for_errors) {
+                                     const std::filesystem::path& path_for_errors,
+                                     FramePool* frame_pool) {
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (codec == nullptr) {
     return make_error(ErrorCode::Unsupported, path_for_errors.string() + ": no decoder for codec " +
@@ -41,6 +42,7 @@ Result<CodecContextPtr> open_decoder(const AVStream* stream, int threads,
   ctx->pkt_timebase = stream->time_base;
   ctx->thread_count = threads;
   ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  if (frame_pool != nullptr) frame_pool->install(ctx.get());
   err = avcodec_open2(ctx.get(), codec, nullptr);
   if (err < 0) {
     return av_error(err, std::string("avcodec_open2(") + codec->name + ")",

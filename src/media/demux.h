@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "media/frame_pool.h"
 
 namespace leancut::media {
 
@@ -18,8 +19,10 @@ Result<InputFormatPtr> open_input(const std::filesystem::path& path,
                                   Analyze analyze = Analyze::Always);
 
 // A decoder for `stream`, opened. threads: 0 = libav's choice; frame and slice threading allowed.
+// With a frame_pool, pictures come from it where the decoder allows (see frame_pool.h).
 Result<CodecContextPtr> open_decoder(const AVStream* stream, int threads,
-                                     const std::filesystem::path& path_for_errors);
+                                     const std::filesystem::path& path_for_errors,
+                                     FramePool* frame_pool = nullptr);
 
 // Clockwise degrees (0, 90, 180, 270) to turn the stored picture upright, from the stream's
 // display matrix; 0 when there is none. Other angles are rounded to the nearest quarter turn.

@@ -19,7 +19,8 @@ Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe,
   auto reader = std::make_unique<StreamReader>(Key{}, probe, kind);
   LEANCUT_TRY(reader->open_demuxer());
   LEANCUT_ASSIGN_OR_RETURN(reader->decoder_,
-                           open_decoder(reader->stream_, options.threads, probe.path));
+                           open_decoder(reader->stream_, options.threads, probe.path,
+                                        kind == StreamKind::Video ? options.frame_pool : nullptr));
   reader->time_origin_ = probe.video->first_frame_time;
   reader->packet_ = make_packet();
   return reader;

@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "media/frame_pool.h"
 #include "media/probe.h"
 #include "time/rational.h"
 
@@ -31,7 +32,8 @@ struct DecodedFrame {
 };
 
 struct StreamReaderOptions {
-  int threads = 1;  // decoder threads; 0 = libav's choice
+  int threads = 1;                  // decoder threads; 0 = libav's choice
+  FramePool* frame_pool = nullptr;  // where decoded pictures live; nullptr = libav's allocator
 };
 
 class StreamReader {

@@ -1,6 +1,7 @@
 #include "memory/block_pool.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "base/check.h"
@@ -30,13 +31,18 @@ Result<BlockPool::Block> BlockPool::acquire(int64_t size, std::chrono::milliseco
   {
     std::lock_guard lock(mu_);
     ++stats_.acquires;
-    auto it = idle_.find(size);
-    if (it != idle_.end() && !it->second.empty()) {
+    // Best fit: the smallest idle block at least `size` and at most kMaxFitWaste times it. A
+    // source switching between sizes then reuses the last one's blocks instead of freeing them
+    // and mapping new ones (the block keeps its full size and charge).
+    auto it = idle_.lower_bound(size);
+    if (it != idle_.end() &&
+        static_cast<double>(it->first) <= kMaxFitWaste * static_cast<double>(size)) {
       Block block = std::move(it->second.back());
       it->second.pop_back();
+      if (it->second.empty()) idle_.erase(it);
       ++stats_.reuses;
-      stats_.idle_bytes -= size;
-      stats_.outstanding_bytes += size;
+      stats_.idle_bytes -= block.size();
+      stats_.outstanding_bytes += block.size();
       stats_.peak_outstanding_bytes =
           std::max(stats_.peak_outstanding_bytes, stats_.outstanding_bytes);
       ++outstanding_blocks_;
@@ -69,6 +75,7 @@ Result<BlockPool::Block> BlockPool::allocate(int64_t size, std::chrono::millisec
     return make_error(ErrorCode::OverBudget,
                       "out of memory allocating a " + format_bytes(size) + " frame buffer");
   }
+  std::memset(p, 0, rounded);  // as libav's pools (av_buffer_allocz): no stale bytes in padding
   Block block;
   block.data_.reset(static_cast<uint8_t*>(p));
   block.size_ = size;
@@ -98,17 +105,17 @@ void BlockPool::give_back(Block block) {
 
 int64_t BlockPool::trim_locked(int64_t target_idle_bytes, std::vector<Block>& freed) {
   int64_t released = 0;
-  // Largest sizes first: fewest frees for the most memory.
-  for (auto it = idle_.rbegin(); it != idle_.rend() && stats_.idle_bytes > target_idle_bytes;
-       ++it) {
-    auto& list = it->second;
-    while (!list.empty() && stats_.idle_bytes > target_idle_bytes) {
-      stats_.idle_bytes -= list.front().size();
-      released += list.front().size();
-      ++stats_.frees;
-      freed.push_back(std::move(list.front()));
-      list.erase(list.begin());  // oldest first: the most recently returned are warm in cache
-    }
+  // Largest sizes first: fewest frees for the most memory. Within a size, oldest first: the
+  // most recently returned blocks are the ones still warm in cache.
+  while (stats_.idle_bytes > target_idle_bytes && !idle_.empty()) {
+    auto largest = std::prev(idle_.end());
+    std::vector<Block>& list = largest->second;
+    stats_.idle_bytes -= list.front().size();
+    released += list.front().size();
+    ++stats_.frees;
+    freed.push_back(std::move(list.front()));
+    list.erase(list.begin());
+    if (list.empty()) idle_.erase(largest);
   }
   return released;
 }

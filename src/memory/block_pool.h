@@ -44,6 +44,8 @@ struct BlockPoolStats {
 class BlockPool {
  public:
   static constexpr size_t kAlignment = 64;  // AVX-512 loads in libav's SIMD need 64
+  // An idle block serves a request up to this many times smaller than itself.
+  static constexpr double kMaxFitWaste = 2.5;
 
   struct Options {
     int64_t max_idle_bytes = 32 * kMiB;  // beyond this, given-back blocks are freed
@@ -76,7 +78,7 @@ class BlockPool {
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool();
 
-  // A block of exactly `size` bytes (contents undefined), aligned to kAlignment.
+  // A block of at least `size` bytes (contents undefined), aligned to kAlignment.
   Result<Block> acquire(int64_t size, std::chrono::milliseconds timeout, std::stop_token stop = {});
   // Takes the block back: idle if it fits under max_idle_bytes, freed otherwise.
   void give_back(Block block);
@@ -93,7 +95,7 @@ class BlockPool {
   Account* const account_;
   mutable std::mutex mu_;
   int64_t max_idle_bytes_;
-  std::map<int64_t, std::vector<Block>> idle_;  // by size; most recently returned last
+  std::map<int64_t, std::vector<Block>> idle_;  // by size, no empty lists; newest last
   BlockPoolStats stats_;
   int64_t outstanding_blocks_ = 0;
 };

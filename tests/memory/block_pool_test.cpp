@@ -65,7 +65,7 @@ TEST(BlockPool, IdleMemoryIsCappedAndTrimmable) {
 TEST(BlockPool, AtTheLimitIdleBlocksOfOtherSizesAreFreedFirst) {
   auto account = Account::make_root("frames", 3000);
   BlockPool pool(account.get(), {.max_idle_bytes = 10'000});
-  Result<BlockPool::Block> big = pool.acquire(2500, milliseconds(0));
+  Result<BlockPool::Block> big = pool.acquire(2900, milliseconds(0));  // > 2.5 x 1000
   ASSERT_TRUE(big.ok());
   pool.give_back(std::move(big.value()));  // idle, still charged
   Result<BlockPool::Block> small = pool.acquire(1000, milliseconds(0));
@@ -93,6 +93,28 @@ TEST(BlockPool, WaitsForBudgetThenFailsClearly) {
   ASSERT_TRUE(waited.ok());
   pool.give_back(std::move(waited.value()));
   EXPECT_EQ(account->current_bytes(), 0);
+}
+
+TEST(BlockPool, ABiggerIdleBlockServesASmallerRequestWithinTheWasteBound) {
+  auto account = Account::make_root("frames", kNoLimit);
+  BlockPool pool(account.get(), {.max_idle_bytes = 1 << 20});
+  Result<BlockPool::Block> big = pool.acquire(2400, milliseconds(0));
+  ASSERT_TRUE(big.ok());
+  uint8_t* data = big.value().data();
+  pool.give_back(std::move(big.value()));
+
+  Result<BlockPool::Block> too_small = pool.acquire(900, milliseconds(0));  // 2400 > 2.5 x 900
+  ASSERT_TRUE(too_small.ok());
+  EXPECT_NE(too_small.value().data(), data);
+  Result<BlockPool::Block> fits = pool.acquire(1000, milliseconds(0));
+  ASSERT_TRUE(fits.ok());
+  EXPECT_EQ(fits.value().data(), data);
+  EXPECT_EQ(fits.value().size(), 2400);  // keeps its full size (and charge)
+  EXPECT_EQ(account->current_bytes(), 3300);
+  pool.give_back(std::move(too_small.value()));
+  pool.give_back(std::move(fits.value()));
+  EXPECT_EQ(pool.stats().idle_bytes, 3300);
+  EXPECT_EQ(pool.stats().outstanding_bytes, 0);
 }
 
 TEST(BlockPool, ReuseRate) {
