@@ -12,7 +12,9 @@
 
 #include "blueprint/parse.h"
 #include "cli/commands.h"
+#include "cli/planning.h"
 #include "cli/progress.h"
+#include "engine/plan.h"
 #include "engine/render_job.h"
 #include "engine/timeline.h"
 #include "media/mux.h"
@@ -76,6 +78,8 @@ void print_diagnostics(const std::filesystem::path& file,
                diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
 }
 
+}  // namespace
+
 // Parses and resolves; prints every problem. nullopt means "exit with kExitInvalid".
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
                                               nlohmann::json* json_out) {
@@ -104,6 +108,8 @@ std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file,
   if (!diagnostics.empty() && !quiet_json) print_diagnostics(file, diagnostics);
   return timeline;
 }
+
+namespace {
 
 std::string with_commas(int64_t v) {
   const std::string digits = std::to_string(v < 0 ? -v : v);
@@ -137,11 +143,36 @@ int run_render(const RenderArgs& args) {
   std::optional<engine::Timeline> timeline = load_timeline(args.blueprint, false, nullptr);
   if (!timeline) return kExitInvalid;
 
-  engine::RenderJob job(std::move(*timeline), {.output = args.output,
-                                               .threads = args.threads,
-                                               .decoder_threads = args.decoder_threads,
-                                               .encoder_threads = args.encoder_threads,
-                                               .frame_pool = args.frame_pool});
+  // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.
+  const JobPlan plan = plan_job(*timeline, args.memory_bytes, args.threads, args.encoder_threads);
+  if (!plan.plan.fits) {
+    if (json) {
+      nlohmann::json j = {{"event", "error"},
+                          {"code", to_string(ErrorCode::OverBudget)},
+                          {"message", refusal_message(plan)},
+                          {"plan", plan_to_json(plan)}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+    std::fprintf(stderr, "leancut render: %s; nothing was rendered (see `leancut plan`)\n",
+                 refusal_message(plan).c_str());
+    return kExitOverBudget;
+  }
+  // The ledger: the process account holds the budget; the job may charge what the planner's
+  // estimate of the untracked parts (codecs' internals, libraries) leaves of it.
+  const int64_t untracked = plan.plan.estimate.peak_bytes - plan.plan.estimate.decoded_frame_bytes;
+  auto process_account = memory::Account::make_root(
+      "process", plan.budget_bytes > 0 ? plan.budget_bytes : memory::kNoLimit);
+  auto job_account = process_account->make_child(
+      "job", plan.budget_bytes > 0
+                 ? std::max(plan.plan.estimate.decoded_frame_bytes, plan.budget_bytes - untracked)
+                 : memory::kNoLimit);
+  engine::RenderOptions options{.output = args.output,
+                                .threads = plan.cpu_count,
+                                .decoder_threads = args.decoder_threads,
+                                .account = job_account.get(),
+                                .frame_pool = args.frame_pool};
+  engine::apply_plan(plan.plan.settings, options);
+  engine::RenderJob job(std::move(*timeline), options);
   ProgressPrinter printer(args.progress);
 
   std::signal(SIGINT, on_signal);

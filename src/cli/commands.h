@@ -4,7 +4,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+
+#include "engine/timeline.h"
 
 namespace leancut::cli {
 
@@ -32,6 +36,21 @@ struct RenderArgs {
 };
 
 int run_render(const RenderArgs& args);
+
+// `leancut plan BLUEPRINT [--memory M] [--json]`: the estimated peak, the least budget that could
+// run it, and the settings chosen. Exit 0 when it fits, kExitOverBudget when it cannot.
+struct PlanArgs {
+  std::filesystem::path blueprint;
+  int64_t memory_bytes = 0;
+  int threads = 0;
+  bool json = false;
+};
+int run_plan(const PlanArgs& args);
+
+// Parses and resolves a blueprint (probing its media); prints every problem to stderr (and into
+// `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
+std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
+                                              nlohmann::json* json_out);
 int run_validate(const std::filesystem::path& blueprint, bool json);
 int run_probe(const std::filesystem::path& file, bool json);
 

@@ -78,6 +78,19 @@ int main(int argc, char** argv) {
   cmd_validate->add_option("blueprint", validate_path, "Blueprint JSON file")->required();
   cmd_validate->add_flag("--json", validate_json, "Print the result as JSON");
 
+  PlanArgs plan;
+  std::string plan_memory = "256M";
+  CLI::App* cmd_plan = app.add_subcommand(
+      "plan", "Estimate a render's peak memory and the settings that fit a budget");
+  cmd_plan->add_option("blueprint", plan.blueprint, "Blueprint JSON file")->required();
+  cmd_plan->add_option("--memory", plan_memory, "Peak RSS budget, binary units (default 256M)");
+  cmd_plan
+      ->add_option("--threads", plan.threads,
+                   "CPU threads to plan for (default: the CPUs "
+                   "the cgroup allows)")
+      ->check(CLI::Range(0, 64));
+  cmd_plan->add_flag("--json", plan.json, "Print one JSON object");
+
   std::filesystem::path probe_path;
   bool probe_json = false;
   CLI::App* cmd_probe = app.add_subcommand("probe", "Show what leancut sees in a media file");
@@ -114,6 +127,10 @@ int main(int argc, char** argv) {
       render.memory_bytes = parse_memory_or_exit(render_memory);
       render.progress = progress_mode(bar, json_progress, quiet);
       return run_render(render);
+    }
+    if (*cmd_plan) {
+      plan.memory_bytes = parse_memory_or_exit(plan_memory);
+      return run_plan(plan);
     }
     if (*cmd_validate) return run_validate(validate_path, validate_json);
     if (*cmd_probe) return run_probe(probe_path, probe_json);

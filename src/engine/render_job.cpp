@@ -66,7 +66,9 @@ struct RenderJob::Impl {
         decoded_frames_account(account->make_child("decoded_frames", memory::kNoLimit)),
         frame_blocks(decoded_frames_account.get(),
                      {.max_idle_bytes = job.options_.frame_pool_idle_bytes}),
-        frame_pool(&frame_blocks, {.wait = job.options_.budget_wait, .stop = stop.get_token()}) {}
+        frame_pool(&frame_blocks, {.wait = job.options_.budget_wait, .stop = stop.get_token()}),
+        decoded(job.options_.decoded_queue),
+        video_out(job.options_.video_out_queue) {}
 
   RenderJob& job_;
   // Declared before everything that holds frames, so they are destroyed after it: accounts
@@ -78,8 +80,8 @@ struct RenderJob::Impl {
   std::stop_source stop;  // wakes decoders waiting for budget when the job fails
   media::FramePool frame_pool;
 
-  BoundedQueue<VideoWork> decoded{kDecodedQueue};
-  BoundedQueue<media::FramePtr> video_out{kVideoOutQueue};
+  BoundedQueue<VideoWork> decoded;
+  BoundedQueue<media::FramePtr> video_out;
   BoundedQueue<media::FramePtr> audio_out{kAudioOutQueue};
 
   std::mutex error_mu;
@@ -291,7 +293,7 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       cursor = std::move(r).value();
     }
 
-    if (i + 1 < tl.shots.size() && !prefetch.valid()) {
+    if (job_.options_.prefetch && i + 1 < tl.shots.size() && !prefetch.valid()) {
       const ResolvedShot& next = tl.shots[i + 1];
       const Rational next_t0 = next.slot_time(0, fps);
       const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
@@ -477,7 +479,7 @@ Status sync_file(const std::filesystem::path& p) {
 }
 
 media::VideoEncoderSettings video_settings(const blueprint::Output& out, int threads,
-                                           bool slice_threads) {
+                                           bool slice_threads, int lookahead) {
   media::VideoEncoderSettings s;
   s.width = out.width;
   s.height = out.height;
@@ -493,7 +495,13 @@ media::VideoEncoderSettings video_settings(const blueprint::Output& out, int thr
   // of delay and its own reference and scratch frames (at 720p, x264 holds ~95 MB with 2 frame
   // threads, ~71 MB with 2 slice threads). Not the default: slices cost compression, visibly
   // at cuts with the fastest presets (docs/benchmarks.md).
-  if (slice_threads && threads > 1) s.x264_params = "sliced-threads=1";
+  std::string params;
+  if (slice_threads && threads > 1) params = "sliced-threads=1";
+  if (lookahead >= 0) {
+    params +=
+        (params.empty() ? "" : ":") + std::string("rc-lookahead=") + std::to_string(lookahead);
+  }
+  s.x264_params = params;
   return s;
 }
 
@@ -534,7 +542,8 @@ Status RenderJob::run() {
   Status status = [&]() -> Status {
     LEANCUT_ASSIGN_OR_RETURN(
         auto video_enc, media::Encoder::open_video(video_settings(timeline_.output, encoder_threads,
-                                                                  options_.encoder_slice_threads)));
+                                                                  options_.encoder_slice_threads,
+                                                                  options_.encoder_lookahead)));
     media::AudioEncoderSettings as;
     as.sample_rate = timeline_.output.audio.sample_rate;
     as.channels = timeline_.output.audio.channels;

@@ -48,6 +48,10 @@ struct RenderOptions {
   int decoder_threads = 0;  // per video decoder; 0 = 1 (shots decode in parallel via prefetch)
   int encoder_threads = 0;  // x264 threads; 0 = `threads`
   bool encoder_slice_threads = false;  // x264 slice threads: less memory, a little less quality
+  int encoder_lookahead = -1;          // x264 rc-lookahead; -1 = the preset's
+  QueueLimits decoded_queue = kDecodedQueue;
+  QueueLimits video_out_queue = kVideoOutQueue;
+  bool prefetch = true;  // open, seek and decode up to the next shot's in point in parallel
   // The account this job charges (its limit is the job's tracked budget); the job makes its
   // component accounts under it. nullptr: an unlimited account of the job's own.
   memory::Account* account = nullptr;

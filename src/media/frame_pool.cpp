@@ -27,6 +27,18 @@ struct PlaneLoan {
 
 }  // namespace
 
+int64_t estimate_picture_bytes(int width, int height, const std::string& pixel_format) {
+  AVPixelFormat format = av_get_pix_fmt(pixel_format.c_str());
+  if (format == AV_PIX_FMT_NONE) format = AV_PIX_FMT_YUV420P;
+  // H.264/HEVC code 16- or 32-line macroblock rows and libav adds edge room; 64-aligned strides.
+  const int aligned_w = (width + 63) / 64 * 64;
+  const int aligned_h = (height + 31) / 32 * 32 + 32;
+  const int bytes = av_image_get_buffer_size(format, aligned_w, aligned_h, kStrideAlign);
+  const int planes = av_pix_fmt_count_planes(format);
+  if (bytes <= 0) return int64_t{width} * height * 3 / 2;
+  return int64_t{bytes} + std::max(planes, 1) * kPlanePadding;
+}
+
 FramePool::FramePool(memory::BlockPool* blocks, FramePoolOptions options)
     : blocks_(blocks), options_(std::move(options)) {}
 

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <stop_token>
+#include <string>
 
 #include "memory/block_pool.h"
 
@@ -38,6 +39,11 @@ struct FramePoolStats {
   int64_t default_frames = 0;  // pictures libav allocated itself (not charged)
   int64_t refused_frames = 0;  // get_buffer2 calls that found no budget in time
 };
+
+// What one decoded picture of this size and format costs in the pool, alignment and padding
+// included (an estimate for planning: codecs align heights differently). pixel_format: libav's
+// name ("yuv420p"); unknown names count as yuv420p.
+int64_t estimate_picture_bytes(int width, int height, const std::string& pixel_format);
 
 class FramePool {
  public:

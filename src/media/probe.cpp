@@ -20,10 +20,15 @@ namespace {
 // seeking lands on a keyframe before the target and some containers estimate durations poorly.
 constexpr int64_t kEndScanSeconds = 15;
 
+struct FirstFrame {
+  Rational time;           // presentation time, seconds
+  int decoder_frames = 0;  // pictures the decoder keeps: references + reorder delay
+};
+
 // Decodes until the first video frame comes out; returns its presentation time in seconds.
 // Editors show this frame at 0, whatever the container's start time or edit list says.
-Result<Rational> first_frame_time(AVFormatContext* fmt, const AVStream* stream,
-                                  const std::filesystem::path& path) {
+Result<FirstFrame> first_frame(AVFormatContext* fmt, const AVStream* stream,
+                               const std::filesystem::path& path) {
   LEANCUT_ASSIGN_OR_RETURN(CodecContextPtr decoder, open_decoder(stream, 1, path));
   PacketPtr packet = make_packet();
   FramePtr frame = make_frame();
@@ -35,7 +40,9 @@ Result<Rational> first_frame_time(AVFormatContext* fmt, const AVStream* stream,
       if (pts == AV_NOPTS_VALUE) pts = frame->pts;
       if (pts == AV_NOPTS_VALUE)
         pts = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
-      return to_seconds(pts, stream->time_base);
+      // refs: from the bitstream's header where the codec has one (H.264/HEVC SPS), else 1.
+      return FirstFrame{to_seconds(pts, stream->time_base),
+                        std::max(1, decoder->refs) + std::max(0, decoder->has_b_frames)};
     }
     if (err == AVERROR_EOF) break;
     if (err != AVERROR(EAGAIN)) return av_error(err, "avcodec_receive_frame", path.string());
@@ -170,7 +177,9 @@ Result<ProbeInfo> probe_file(const std::filesystem::path& path) {
     const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
     v.pixel_format = pix != nullptr ? pix : "unknown";
 
-    LEANCUT_ASSIGN_OR_RETURN(v.first_frame_time, first_frame_time(fmt.get(), vstream, path));
+    LEANCUT_ASSIGN_OR_RETURN(FirstFrame first, first_frame(fmt.get(), vstream, path));
+    v.first_frame_time = first.time;
+    v.decoder_frames = first.decoder_frames;
     StreamEnds ends = stream_ends(fmt.get(), vstream, astream, Rational{1} / v.frame_rate);
     if (!ends.video_end) {
       return make_error(ErrorCode::MediaError, path.string() + ": video stream has no packets");

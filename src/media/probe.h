@@ -32,6 +32,7 @@ struct VideoInfo {
   Rational first_frame_time{0};  // container time of the first displayed frame, seconds
   Rational duration{0};          // editor time at which the last frame stops showing
   std::string pixel_format;
+  int decoder_frames = 1;  // pictures a decoder holds (references + reorder): memory planning
 };
 
 struct AudioInfo {

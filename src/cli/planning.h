@@ -1,0 +1,32 @@
+// Planning a render from the command line: the effective budget (the --memory value, the cgroup's
+// limit and MemTotal, whichever is least), the CPUs the cgroup allows, and the planner's choice.
+// Shared by `leancut plan` and `leancut render`.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/timeline.h"
+#include "memory/planner.h"
+
+namespace leancut::cli {
+
+struct JobPlan {
+  memory::Plan plan;
+  int64_t configured_bytes = 0;  // --memory (0 = none)
+  int64_t budget_bytes = 0;      // effective: min(configured, cgroup, MemTotal)
+  std::string budget_from;       // "--memory", "cgroup", "MemTotal"
+  int cpu_count = 1;             // from the cgroup's CPU quota and affinity
+};
+
+// REQUIRES: called on the thread that will run the job, before it starts (reads RSS now).
+JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int threads,
+                 int encoder_threads);
+
+nlohmann::json plan_to_json(const JobPlan& p);
+void print_plan(const JobPlan& p, std::FILE* out);
+// "needs at least 97.3 MiB, the budget is 64.0 MiB (--memory)"
+std::string refusal_message(const JobPlan& p);
+
+}  // namespace leancut::cli

@@ -1,0 +1,44 @@
+#include "engine/plan.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "media/frame_pool.h"
+
+namespace leancut::engine {
+
+memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& context) {
+  memory::PlanInputs in;
+  in.baseline_bytes = context.baseline_bytes;
+  const blueprint::Output& out = timeline.output;
+  in.output_frame_bytes = int64_t{out.width} * out.height * 3 / 2;
+  std::vector<bool> used(timeline.sources.size(), false);
+  for (const ResolvedShot& shot : timeline.shots) used[static_cast<size_t>(shot.source)] = true;
+  for (size_t i = 0; i < timeline.sources.size(); ++i) {
+    if (!used[i] || !timeline.sources[i].video) continue;
+    const media::VideoInfo& v = *timeline.sources[i].video;
+    in.max_source_frame_bytes =
+        std::max(in.max_source_frame_bytes,
+                 media::estimate_picture_bytes(v.width, v.height, v.pixel_format));
+    in.max_source_delay_frames = std::max(in.max_source_delay_frames, v.decoder_frames);
+  }
+  in.output_video_frames = timeline.total_frames;
+  // AAC frames: 1,024 samples each.
+  in.output_audio_frames = (timeline.total_samples + 1023) / 1024;
+  in.cpu_count = std::max(1, context.cpu_count);
+  in.encoder_preset = out.video.preset;
+  in.requested_encoder_threads = context.requested_threads;
+  return in;
+}
+
+void apply_plan(const memory::PlanSettings& s, RenderOptions& options) {
+  options.encoder_threads = s.encoder_threads;
+  options.encoder_slice_threads = s.encoder_slice_threads;
+  options.encoder_lookahead = s.encoder_lookahead;
+  options.decoded_queue.max_items = static_cast<size_t>(std::max(1, s.decoded_queue_frames));
+  options.video_out_queue.max_items = static_cast<size_t>(std::max(1, s.video_out_queue_frames));
+  options.prefetch = s.prefetch;
+  options.frame_pool_idle_bytes = s.frame_pool_idle_bytes;
+}
+
+}  // namespace leancut::engine

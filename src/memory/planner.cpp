@@ -1,0 +1,240 @@
+#include "memory/planner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "memory/ledger.h"
+#include "memory/rss.h"
+
+namespace leancut::memory {
+
+namespace {
+
+// x264's memory in output frames (one unit = width * height * 3 / 2 bytes), per preset, with 1
+// and 2 frame threads, and the preset's rc-lookahead. Measured on the benchmark machine
+// (x264 164, Debian 12) as peak RSS of `ffmpeg -f rawvideo ... -c:v libx264 -preset P
+// -threads T -f null -` minus the same command without encoding, at 1280x720 (and checked at
+// 640x360: 59 and 75 units for veryfast, within 15%). Presets we did not measure are
+// extrapolated from their neighbours and marked so.
+struct X264Profile {
+  const char* preset;
+  int lookahead;
+  double units_1_thread;
+  double units_2_threads;
+};
+constexpr X264Profile kX264Profiles[] = {
+    {"ultrafast", 0, 12, 15},  {"superfast", 0, 38, 50}, {"veryfast", 10, 53, 66},
+    {"faster", 20, 73, 88},    {"fast", 30, 95, 112},    {"medium", 40, 120, 137},
+    {"slow", 50, 140, 160},    {"slower", 60, 175, 200}, {"veryslow", 60, 195, 220},
+    {"placebo", 60, 195, 220},
+};
+// Each frame thread beyond two: its reconstructed frame plus the deeper sync lookahead (6.6 units
+// measured from 2 to 3 threads).
+constexpr double kUnitsPerExtraThread = 6.6;
+// Each rc-lookahead frame dropped below the preset's (2.3 units measured: 10 -> 5 saved 11.5).
+constexpr double kUnitsPerLookaheadFrame = 2.3;
+// Slice threads hold what one frame thread holds, less its sync lookahead (51 vs 53 measured).
+constexpr double kSliceThreadSavingUnits = 2;
+
+const X264Profile& profile_for(const std::string& preset) {
+  for (const X264Profile& p : kX264Profiles) {
+    if (preset == p.preset) return p;
+  }
+  return kX264Profiles[2];  // veryfast, the blueprint default
+}
+
+// Code pages and tables libav touches once encoding starts, thread stacks, the muxer and the
+// demuxers' I/O buffers: measured RSS growth from the planning point to the end of a short
+// render, less the parts estimated below.
+constexpr int64_t kRuntimeFixedBytes = 10 * kMiB;
+// Per open reader: demuxer I/O buffer and index, decoder context (per-macroblock tables grow
+// with the picture: ~a quarter frame).
+constexpr int64_t kReaderFixedBytes = 1 * kMiB;
+constexpr double kReaderFrameFraction = 0.25;
+// Audio: decoder, resampler, FIFO, encoder and its queue (kAudioOutQueue: 2 MiB).
+constexpr int64_t kAudioBytes = 5 * kMiB;
+// The MP4 muxer keeps an index entry per packet until the end (~64 bytes with its growth).
+constexpr int64_t kIndexBytesPerPacket = 64;
+// Pictures a decoder holds beyond its references: the one being decoded and the cursor's
+// held + lookahead pair (engine/render_job.cpp VideoCursor).
+constexpr int kDecoderExtraFrames = 3;
+// Normalizer: the filter graph's output pool and intermediate (transposed/scaled) pictures.
+constexpr int kNormalizerOutputFrames = 3;
+// Fragmentation and allocator slack on top of the sum.
+constexpr double kSlack = 1.05;
+
+int default_encoder_threads(const PlanInputs& in) {
+  if (in.requested_encoder_threads > 0) return in.requested_encoder_threads;
+  return std::max(1, in.cpu_count);
+}
+
+std::string mib(int64_t bytes) {
+  return format_bytes(bytes);
+}
+
+std::string frames_of(double count, int64_t frame_bytes) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.1f x %s", count, format_bytes(frame_bytes).c_str());
+  return buf;
+}
+
+}  // namespace
+
+PlanSettings default_settings(const PlanInputs& in) {
+  PlanSettings s;
+  s.encoder_threads = default_encoder_threads(in);
+  s.encoder_slice_threads = false;
+  s.encoder_lookahead = -1;
+  s.decoded_queue_frames = 3;
+  s.video_out_queue_frames = 3;
+  s.prefetch = true;
+  // Enough idle memory to keep about two decoders' worth of the largest picture for reuse.
+  s.frame_pool_idle_bytes = std::min<int64_t>(4 * in.max_source_frame_bytes, 16 * kMiB);
+  return s;
+}
+
+PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
+  PlanEstimate e;
+  auto add = [&](std::string name, int64_t bytes, std::string how) {
+    e.parts.push_back({std::move(name), bytes, std::move(how)});
+  };
+  add("baseline", in.baseline_bytes, "RSS before the job");
+  add("runtime", kRuntimeFixedBytes, "codec code and tables, thread stacks (measured)");
+
+  const int decoders = s.prefetch ? 2 : 1;
+  const double decoded_frames =
+      decoders * (in.max_source_delay_frames + kDecoderExtraFrames) + s.decoded_queue_frames + 1;
+  const auto decoded_bytes =
+      static_cast<int64_t>(decoded_frames * static_cast<double>(in.max_source_frame_bytes));
+  e.decoded_frame_bytes = decoded_bytes + s.frame_pool_idle_bytes;
+  add("decoded_frames", decoded_bytes,
+      std::to_string(decoders) + " decoder(s) x (" + std::to_string(in.max_source_delay_frames) +
+          " held + " + std::to_string(kDecoderExtraFrames) + ") + " +
+          std::to_string(s.decoded_queue_frames + 1) +
+          " queued = " + frames_of(decoded_frames, in.max_source_frame_bytes));
+  add("frame_pool_idle", s.frame_pool_idle_bytes, "idle pictures kept for reuse");
+
+  const int readers = decoders + 1;
+  const auto reader_bytes = static_cast<int64_t>(
+      readers * (static_cast<double>(kReaderFixedBytes) +
+                 kReaderFrameFraction * static_cast<double>(in.max_source_frame_bytes)));
+  add("readers", reader_bytes, std::to_string(readers) + " open (demuxer + decoder state)");
+
+  const double out_frames = s.video_out_queue_frames + kNormalizerOutputFrames;
+  add("normalized_frames",
+      static_cast<int64_t>(out_frames * static_cast<double>(in.output_frame_bytes)) +
+          in.max_source_frame_bytes,
+      frames_of(out_frames, in.output_frame_bytes) + " + one source-sized intermediate");
+
+  const X264Profile& p = profile_for(in.encoder_preset);
+  const int threads = std::max(1, s.encoder_threads);
+  double units = 0;
+  if (threads == 1 || s.encoder_slice_threads) {
+    units = p.units_1_thread - (threads > 1 ? kSliceThreadSavingUnits : 0);
+  } else {
+    units = p.units_2_threads + kUnitsPerExtraThread * (threads - 2);
+  }
+  const int lookahead =
+      s.encoder_lookahead < 0 ? p.lookahead : std::min(s.encoder_lookahead, p.lookahead);
+  units -= kUnitsPerLookaheadFrame * (p.lookahead - lookahead);
+  const auto x264_bytes = static_cast<int64_t>(units * static_cast<double>(in.output_frame_bytes));
+  char how[160];
+  std::snprintf(how, sizeof how, "preset %s, %d %s thread(s), rc-lookahead %d: %.0f frames",
+                p.preset, threads, s.encoder_slice_threads ? "slice" : "frame", lookahead, units);
+  add("x264", x264_bytes, how);
+
+  add("audio", kAudioBytes, "decoder, resampler, encoder, queue");
+  add("mux_index", (in.output_video_frames + in.output_audio_frames) * kIndexBytesPerPacket,
+      std::to_string(in.output_video_frames + in.output_audio_frames) + " packets x " +
+          std::to_string(kIndexBytesPerPacket) + " B");
+
+  int64_t sum = 0;
+  for (const PlanPart& part : e.parts) sum += part.bytes;
+  const auto slack = static_cast<int64_t>(static_cast<double>(sum) * (kSlack - 1));
+  add("slack", slack, "fragmentation, allocator");
+  e.peak_bytes = sum + slack;
+  return e;
+}
+
+Plan make_plan(const PlanInputs& in, int64_t budget_bytes) {
+  Plan plan;
+  plan.budget_bytes = budget_bytes;
+  plan.settings = default_settings(in);
+  plan.estimate = estimate(in, plan.settings);
+
+  // Degradations, cheapest first. Each returns false when it has nothing left to take.
+  using Step = bool (*)(PlanSettings&, std::string&);
+  const Step steps[] = {
+      [](PlanSettings& s, std::string& what) {
+        if (s.frame_pool_idle_bytes == 0) return false;
+        s.frame_pool_idle_bytes = 0;
+        what = "no idle decoded pictures kept";
+        return true;
+      },
+      [](PlanSettings& s, std::string& what) {
+        if (s.decoded_queue_frames <= 1 && s.video_out_queue_frames <= 1) return false;
+        s.decoded_queue_frames = 1;
+        s.video_out_queue_frames = 1;
+        what = "queues 1 frame deep";
+        return true;
+      },
+      [](PlanSettings& s, std::string& what) {
+        if (!s.prefetch) return false;
+        s.prefetch = false;
+        what = "no prefetch of the next shot (slower at cuts)";
+        return true;
+      },
+      [](PlanSettings& s, std::string& what) {
+        if (s.encoder_slice_threads || s.encoder_threads <= 1) return false;
+        s.encoder_slice_threads = true;
+        what = "x264 slice threads instead of frame threads (slightly larger output)";
+        return true;
+      },
+      [](PlanSettings& s, std::string& what) {
+        if (s.encoder_threads <= 1) return false;
+        s.encoder_threads = 1;
+        s.encoder_slice_threads = false;
+        what = "x264 on one thread (slower)";
+        return true;
+      },
+      [](PlanSettings& s, std::string& what) {
+        if (s.encoder_lookahead == 0) return false;
+        s.encoder_lookahead = s.encoder_lookahead < 0 || s.encoder_lookahead > 5 ? 5 : 0;
+        what =
+            "x264 rc-lookahead " + std::to_string(s.encoder_lookahead) + " (lower quality per bit)";
+        return true;
+      },
+  };
+
+  // Greedy: each step, cheapest first, taken while the estimate is over `target` and the step
+  // still saves something.
+  auto degrade = [&](PlanSettings& settings, PlanEstimate& est, int64_t target,
+                     std::vector<std::string>* changes) {
+    for (Step step : steps) {
+      while (est.peak_bytes > target) {
+        std::string what;
+        PlanSettings tried = settings;
+        if (!step(tried, what)) break;
+        PlanEstimate e = estimate(in, tried);
+        if (e.peak_bytes >= est.peak_bytes) break;  // saves nothing from here (after slices)
+        if (changes != nullptr) {
+          changes->push_back(what + ": -" + mib(est.peak_bytes - e.peak_bytes));
+        }
+        settings = tried;
+        est = std::move(e);
+      }
+    }
+  };
+  PlanSettings minimal = plan.settings;
+  PlanEstimate minimal_estimate = plan.estimate;
+  degrade(minimal, minimal_estimate, 0, nullptr);
+  plan.min_bytes = minimal_estimate.peak_bytes;
+
+  if (budget_bytes <= 0) return plan;
+  degrade(plan.settings, plan.estimate, budget_bytes, &plan.changes);
+  plan.fits = plan.estimate.peak_bytes <= budget_bytes;
+  return plan;
+}
+
+}  // namespace leancut::memory
