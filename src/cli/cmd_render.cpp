@@ -18,7 +18,9 @@
 #include "engine/render_job.h"
 #include "engine/timeline.h"
 #include "media/mux.h"
+#include "memory/pressure.h"
 #include "memory/rss.h"
+#include "memory/stages.h"
 
 namespace leancut::cli {
 namespace {
@@ -78,12 +80,97 @@ void print_diagnostics(const std::filesystem::path& file,
                diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
 }
 
+nlohmann::json pressure_json(const engine::GovernorReport& g) {
+  nlohmann::json levels = nlohmann::json::array();
+  const auto origin = g.levels.empty() ? Clock::TimePoint{} : g.levels.front().entered_at;
+  auto seconds = [&](Clock::TimePoint t) {
+    return std::chrono::duration<double>(t - origin).count();
+  };
+  for (const memory::PressureEpisode& e : g.levels) {
+    nlohmann::json j = {{"level", memory::to_string(e.level)},
+                        {"entered_s", seconds(e.entered_at)},
+                        {"max_ledger_ratio", e.max_ledger_ratio}};
+    if (e.cause) j["cause"] = memory::to_string(*e.cause);
+    if (e.left_at) j["left_s"] = seconds(*e.left_at);
+    if (e.max_working_set_ratio) j["max_working_set_ratio"] = *e.max_working_set_ratio;
+    if (e.max_psi_some_avg10) j["max_psi_some_avg10"] = *e.max_psi_some_avg10;
+    levels.push_back(std::move(j));
+  }
+  nlohmann::json steps = nlohmann::json::object();
+  for (const memory::LadderStepStats& s : g.steps) {
+    steps[memory::to_string(s.step)] = {{"runs", s.runs}, {"undos", s.undos}};
+  }
+  return {{"levels", levels}, {"steps", steps}, {"samples", g.samples}};
+}
+
+// The --report file (schema: docs/report.md), written to a temp file and renamed.
+Status write_report(const std::filesystem::path& file, const std::filesystem::path& output,
+                    const Status& status, const JobPlan& plan, const engine::RenderStats& st,
+                    const std::vector<memory::StageStats>& stages, int64_t peak_rss) {
+  nlohmann::json j;
+  j["version"] = 1;
+  j["output"] = output.string();
+  j["ok"] = status.ok();
+  if (!status)
+    j["error"] = {{"code", to_string(status.error().code)}, {"message", status.error().message}};
+  j["peak_rss_bytes"] = peak_rss;
+  j["budget_bytes"] = plan.budget_bytes;
+  j["within_budget"] = plan.budget_bytes == 0 || peak_rss <= plan.budget_bytes;
+  j["plan"] = plan_to_json(plan);
+  nlohmann::json js = nlohmann::json::array();
+  for (const memory::StageStats& s : stages) {
+    js.push_back({{"name", s.name},
+                  {"peak_bytes", s.peak_bytes},
+                  {"rss_peak_bytes", s.rss_peak_bytes},
+                  {"seconds", s.seconds}});
+  }
+  j["stages"] = js;
+  j["accounts"] = accounts_json(st.accounts);
+  j["frame_pool"] = {{"reuse_rate", st.frame_pool.reuse_rate()},
+                     {"acquires", st.frame_pool.acquires},
+                     {"allocations", st.frame_pool.allocations},
+                     {"peak_outstanding_bytes", st.frame_pool.peak_outstanding_bytes},
+                     {"frames_outside_pool", st.frames_outside_pool}};
+  // What the ledger cannot see: codec internals (x264's lookahead), libraries, fragmentation.
+  const int64_t ledger_peak = st.accounts.empty() ? 0 : st.accounts.front().peak_bytes;
+  const int64_t baseline = plan.plan.estimate.parts.empty() ? 0 : plan.plan.estimate.parts[0].bytes;
+  j["untracked"] = {{"bytes", peak_rss - ledger_peak - baseline},
+                    {"how", "peak RSS - ledger peak - baseline (RSS before the job)"},
+                    {"baseline_bytes", baseline},
+                    {"ledger_peak_bytes", ledger_peak}};
+  j["estimate_error"] = plan.plan.estimate.peak_bytes > 0
+                            ? static_cast<double>(peak_rss - plan.plan.estimate.peak_bytes) /
+                                  static_cast<double>(plan.plan.estimate.peak_bytes)
+                            : 0.0;
+  j["pressure"] = pressure_json(st.governor);
+  j["caches"] = nlohmann::json::array();  // the probe cache lives in the server (issue 5)
+  j["leaks"] = accounts_json(st.leaks);
+
+  std::filesystem::path tmp = file;
+  tmp += ".partial";
+  {
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr) return make_error(ErrorCode::Io, file.string() + ": cannot write");
+    const std::string text = j.dump(2) + "\n";
+    const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    const bool closed = std::fclose(f) == 0;
+    if (!wrote || !closed) return make_error(ErrorCode::Io, file.string() + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return make_error(ErrorCode::Io, file.string() + ": " + ec.message());
+  return ok_status();
+}
+
 }  // namespace
 
 // Parses and resolves; prints every problem. nullopt means "exit with kExitInvalid".
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
-                                              nlohmann::json* json_out) {
+                                              nlohmann::json* json_out,
+                                              memory::StageRecorder* stages) {
+  if (stages != nullptr) stages->begin("parse");
   blueprint::ParseResult parsed = blueprint::load_blueprint(file);
+  if (stages != nullptr) stages->begin("probe");
   std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
   std::optional<engine::Timeline> timeline;
   if (parsed.ok()) {
@@ -140,10 +227,29 @@ int run_render(const RenderArgs& args) {
     return kExitOutput;
   }
 
-  std::optional<engine::Timeline> timeline = load_timeline(args.blueprint, false, nullptr);
+  std::unique_ptr<memory::FixedPressureSource> held_pressure;
+  if (!args.simulate_pressure.empty()) {
+    Result<memory::PressureInputs> in = memory::parse_pressure_inputs(args.simulate_pressure);
+    if (!in.ok()) {
+      std::fprintf(stderr, "leancut render: --simulate-pressure: %s\n", in.error().message.c_str());
+      return kExitUsage;
+    }
+    held_pressure = std::make_unique<memory::FixedPressureSource>(in.value());
+  }
+  // The ledger's root: the process. Its limit is set once the plan knows the budget.
+  auto process_account = memory::Account::make_root("process", memory::kNoLimit);
+  std::unique_ptr<memory::StageRecorder> stages;
+  if (!args.report.empty()) {
+    stages =
+        std::make_unique<memory::StageRecorder>(process_account.get(), SteadyClock::instance());
+  }
+
+  std::optional<engine::Timeline> timeline =
+      load_timeline(args.blueprint, false, nullptr, stages.get());
   if (!timeline) return kExitInvalid;
 
   // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.
+  if (stages) stages->begin("plan");
   const JobPlan plan = plan_job(*timeline, args.memory_bytes, args.threads, args.encoder_threads);
   if (!plan.plan.fits) {
     if (json) {
@@ -160,8 +266,7 @@ int run_render(const RenderArgs& args) {
   // The ledger: the process account holds the budget; the job may charge what the planner's
   // estimate of the untracked parts (codecs' internals, libraries) leaves of it.
   const int64_t untracked = plan.plan.estimate.peak_bytes - plan.plan.estimate.decoded_frame_bytes;
-  auto process_account = memory::Account::make_root(
-      "process", plan.budget_bytes > 0 ? plan.budget_bytes : memory::kNoLimit);
+  if (plan.budget_bytes > 0) process_account->set_limit(plan.budget_bytes);
   auto job_account = process_account->make_child(
       "job", plan.budget_bytes > 0
                  ? std::max(plan.plan.estimate.decoded_frame_bytes, plan.budget_bytes - untracked)
@@ -171,6 +276,10 @@ int run_render(const RenderArgs& args) {
                                 .decoder_threads = args.decoder_threads,
                                 .account = job_account.get(),
                                 .frame_pool = args.frame_pool};
+  options.rss_budget_bytes = plan.budget_bytes;
+  options.min_frame_bytes = plan.plan.min_decoded_frame_bytes;
+  options.pressure_source = held_pressure.get();
+  options.stages = stages.get();
   engine::apply_plan(plan.plan.settings, options);
   engine::RenderJob job(std::move(*timeline), options);
   ProgressPrinter printer(args.progress);
@@ -197,6 +306,7 @@ int run_render(const RenderArgs& args) {
       if (g_signal != 0) job.cancel();
       int64_t rss = memory::read_rss_bytes().value_or(0);
       if (rss > rss_peak_sampled) rss_peak_sampled = rss;
+      if (stages) stages->note_rss(rss);
       if (!done) {
         lock.unlock();
         printer.update(job.progress(), rss);
@@ -213,6 +323,13 @@ int run_render(const RenderArgs& args) {
   const engine::Timeline& tl = job.timeline();
   const int64_t peak = memory::read_peak_rss_bytes().value_or(rss_peak_sampled);
   const bool within_budget = args.memory_bytes == 0 || peak <= args.memory_bytes;
+  if (stages) {
+    stages->end();
+    if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak);
+        !s) {
+      std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
+    }
+  }
   const double ratio = st.frames_out > 0 ? static_cast<double>(st.video_frames_decoded) /
                                                static_cast<double>(st.frames_out)
                                          : 0;
@@ -256,6 +373,8 @@ int run_render(const RenderArgs& args) {
                           {"frames_outside_pool", st.frames_outside_pool}}},
                         {"accounts", accounts_json(st.accounts)},
                         {"leaks", accounts_json(st.leaks)},
+                        {"pressure", pressure_json(st.governor)},
+                        {"plan", plan_to_json(plan)},
                         {"queue_peak_bytes",
                          {{"decoded", st.decoded_queue.peak_bytes},
                           {"video_out", st.video_out_queue.peak_bytes},
@@ -282,6 +401,22 @@ int run_render(const RenderArgs& args) {
     std::printf("frames: decoded pictures peaked at %s in the pool (%.1f%% of %s reused)\n",
                 memory::format_bytes(st.frame_pool.peak_outstanding_bytes).c_str(),
                 100.0 * st.frame_pool.reuse_rate(), with_commas(st.frame_pool.acquires).c_str());
+    std::string levels;
+    for (const memory::PressureEpisode& e : st.governor.levels) {
+      levels += std::string(levels.empty() ? "" : " -> ") + memory::to_string(e.level);
+    }
+    std::string steps;
+    for (const memory::LadderStepStats& s : st.governor.steps) {
+      if (s.runs > 0) {
+        steps += std::string(steps.empty() ? "" : ", ") + memory::to_string(s.step) + " x" +
+                 std::to_string(s.runs);
+      }
+    }
+    std::printf("pressure: %s%s%s\n", levels.empty() ? "none" : levels.c_str(),
+                steps.empty() ? "" : "; ladder steps: ", steps.c_str());
+    for (const std::string& change : plan.plan.changes) {
+      std::printf("plan: degraded to fit the budget: %s\n", change.c_str());
+    }
     for (const memory::AccountStats& leak : st.leaks) {
       std::printf("LEAK: %s still holds %s in %lld leases\n", leak.path.c_str(),
                   memory::format_bytes(leak.current_bytes).c_str(),

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/timeline.h"
+#include "memory/stages.h"
 
 namespace leancut::cli {
 
@@ -31,7 +32,9 @@ struct RenderArgs {
   int threads = 0;
   int decoder_threads = 0;
   int encoder_threads = 0;
-  bool frame_pool = true;  // --no-frame-pool: libav's allocator (to measure the pool's cost)
+  bool frame_pool = true;         // --no-frame-pool: libav's allocator (to measure the pool's cost)
+  std::filesystem::path report;   // --report FILE.json: stage-by-stage memory (docs/report.md)
+  std::string simulate_pressure;  // --simulate-pressure SPEC: hold pressure there (stress tests)
   ProgressMode progress = ProgressMode::Auto;
 };
 
@@ -49,8 +52,10 @@ int run_plan(const PlanArgs& args);
 
 // Parses and resolves a blueprint (probing its media); prints every problem to stderr (and into
 // `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
+// With `stages`, marks the "parse" and "probe" stages.
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
-                                              nlohmann::json* json_out);
+                                              nlohmann::json* json_out,
+                                              memory::StageRecorder* stages = nullptr);
 int run_validate(const std::filesystem::path& blueprint, bool json);
 int run_probe(const std::filesystem::path& file, bool json);
 

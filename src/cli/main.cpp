@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   cmd_render->add_flag("!--no-frame-pool", render.frame_pool,
                        "Decode into libav's own buffers, not leancut's charged pool (benchmarks)");
+  cmd_render->add_option("--report", render.report,
+                         "Write stage-by-stage memory figures as JSON (docs/report.md)");
+  cmd_render->add_option("--simulate-pressure", render.simulate_pressure,
+                         "Hold memory pressure at SPEC (\"0.97\" or \"ledger=0.97,psi=30\") "
+                         "instead of measuring it; for stress tests");
   cmd_render->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
   cmd_render->add_flag("--json-progress", json_progress,
                        "Print one JSON object per line (progress, then a summary)");

@@ -92,6 +92,18 @@ class BoundedQueue {
     }
   }
 
+  // Changes the bounds (pressure handling shrinks queues and later restores them). Items already
+  // queued stay; a producer waits until the queue is under the new bounds.
+  void set_limits(QueueLimits limits) {
+    std::lock_guard lock(mu_);
+    limits_ = limits;
+    not_full_.notify_all();
+  }
+  QueueLimits limits() const {
+    std::lock_guard lock(mu_);
+    return limits_;
+  }
+
   QueueStats stats() const {
     std::lock_guard lock(mu_);
     return stats_;
@@ -102,7 +114,7 @@ class BoundedQueue {
   }
 
  private:
-  const QueueLimits limits_;
+  QueueLimits limits_;  // guarded by mu_
   mutable std::mutex mu_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;

@@ -19,6 +19,7 @@
 #include "media/mux.h"
 #include "media/source_reader.h"
 #include "media/video_normalizer.h"
+#include "memory/allocator.h"
 #include "time/time_range.h"
 
 namespace leancut::engine {
@@ -97,6 +98,7 @@ struct RenderJob::Impl {
   std::atomic<int64_t> graph_builds{0};
   std::atomic<int64_t> skip_retries{0};
   std::atomic<uint64_t> next_picture_id{0};
+  std::atomic<bool> prefetch_allowed{true};  // cleared by the shrink_queues ladder step
 
   void fail(Error e) {
     {
@@ -293,7 +295,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       cursor = std::move(r).value();
     }
 
-    if (job_.options_.prefetch && i + 1 < tl.shots.size() && !prefetch.valid()) {
+    if (job_.options_.prefetch && prefetch_allowed.load(std::memory_order_relaxed) &&
+        i + 1 < tl.shots.size() && !prefetch.valid()) {
       const ResolvedShot& next = tl.shots[i + 1];
       const Rational next_t0 = next.slot_time(0, fps);
       const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
@@ -311,6 +314,9 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     for (int64_t k = 0; k < shot.frame_count; ++k) {
       if (Status s = cursor.advance_to(shot.slot_time(k, fps), *this); !s) {
         return fail(shot_error(shot, s.error()));
+      }
+      if (std::optional<Error> refused = frame_pool.first_refusal()) {
+        return fail(shot_error(shot, *refused));
       }
       if (!cursor.held) {
         return fail(make_error(
@@ -523,6 +529,45 @@ Status RenderJob::run() {
     }
   } unregister{*this};
   if (cancelled_) impl.fail(make_error(ErrorCode::Cancelled, "render cancelled"));
+
+  // Pressure handling: the ladder's steps, as this job can take them. Declared after `impl`
+  // (they act on it) and stopped before it goes.
+  Governor governor({.budget_bytes = options_.rss_budget_bytes,
+                     .ledger = impl.account,
+                     .source = options_.pressure_source},
+                    [&impl](Error e) { impl.fail(std::move(e)); });
+  using memory::LadderStep;
+  const QueueLimits decoded_limits = impl.decoded.limits();
+  const QueueLimits video_out_limits = impl.video_out.limits();
+  const int64_t account_limit = impl.account->limit_bytes();
+  memory::LadderAction trim_pools =
+      governor.ladder().add_action(LadderStep::TrimPools, [&] { impl.frame_blocks.trim(0); });
+  memory::LadderAction release_allocator = governor.ladder().add_action(
+      LadderStep::ReleaseAllocator, [] { memory::release_free_memory(); });
+  memory::LadderAction shrink_queues = governor.ladder().add_action(
+      LadderStep::ShrinkQueues,
+      [&] {
+        impl.decoded.set_limits({.max_items = 1, .max_bytes = decoded_limits.max_bytes});
+        impl.video_out.set_limits({.max_items = 1, .max_bytes = video_out_limits.max_bytes});
+        impl.prefetch_allowed = false;
+      },
+      [&] {
+        impl.decoded.set_limits(decoded_limits);
+        impl.video_out.set_limits(video_out_limits);
+        impl.prefetch_allowed = true;
+      });
+  // New decoded frames wait for released ones (or reuse idle ones) instead of allocating.
+  memory::LadderAction backpressure = governor.ladder().add_action(
+      LadderStep::Backpressure,
+      [&] {
+        impl.account->set_limit(std::max(impl.account->current_bytes(), options_.min_frame_bytes));
+      },
+      [&] { impl.account->set_limit(account_limit); });
+  governor.start();
+  auto stage = [this](const char* name) {
+    if (options_.stages != nullptr) options_.stages->begin(name);
+  };
+  stage("render");
   const std::filesystem::path& dest = options_.output;
   const std::string format = media::Muxer::guess_format(dest);
   if (format.empty()) {
@@ -585,6 +630,7 @@ Status RenderJob::run() {
       std::lock_guard lock(impl.error_mu);
       if (impl.error) return *impl.error;
     }
+    stage("finalize");
     LEANCUT_TRY(muxer->finish());
     return ok_status();
   }();
@@ -596,7 +642,11 @@ Status RenderJob::run() {
     if (ec) status = make_error(ErrorCode::Io, dest.string() + ": rename failed: " + ec.message());
   }
   if (!status) std::filesystem::remove(temp, ec);
+  stage("cleanup");
 
+  governor.stop();
+  impl.account->set_limit(account_limit);
+  stats_.governor = governor.report();
   stats_.frames_out = frames_done_.load();
   stats_.video_frames_decoded = impl.video_frames_decoded.load();
   stats_.video_seeks = impl.video_seeks.load();

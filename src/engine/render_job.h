@@ -27,9 +27,11 @@
 
 #include "base/result.h"
 #include "engine/bounded_queue.h"
+#include "engine/governor.h"
 #include "engine/timeline.h"
 #include "memory/block_pool.h"
 #include "memory/ledger.h"
+#include "memory/stages.h"
 
 namespace leancut::engine {
 
@@ -52,6 +54,15 @@ struct RenderOptions {
   QueueLimits decoded_queue = kDecodedQueue;
   QueueLimits video_out_queue = kVideoOutQueue;
   bool prefetch = true;  // open, seek and decode up to the next shot's in point in parallel
+  // Pressure handling (engine/governor.h): the process's RSS budget (0 = only the cgroup's
+  // limit), and a source that replaces the monitor's readings (tests, stress runs).
+  int64_t rss_budget_bytes = 0;
+  memory::PressureSource* pressure_source = nullptr;
+  // Under backpressure the job's account is pinned at what it holds, but never below this: the
+  // least decoded-frame memory the job can run with (the planner's minimal plan).
+  int64_t min_frame_bytes = 64 * memory::kMiB;
+  // Marks "render", "finalize" and "cleanup" for a report; may be null.
+  memory::StageRecorder* stages = nullptr;
   // The account this job charges (its limit is the job's tracked budget); the job makes its
   // component accounts under it. nullptr: an unlimited account of the job's own.
   memory::Account* account = nullptr;
@@ -91,6 +102,7 @@ struct RenderStats {
   int64_t frames_outside_pool = 0;    // pictures from decoders that cannot use the pool
   std::vector<memory::AccountStats> accounts;  // the job's accounts at the end (peaks)
   std::vector<memory::AccountStats> leaks;     // accounts not back at zero: a bug
+  GovernorReport governor;                     // pressure levels visited, ladder steps run
   double seconds = 0;
 };
 

@@ -52,6 +52,12 @@ bool FramePool::install(AVCodecContext* ctx) {
   return true;
 }
 
+std::optional<Error> FramePool::first_refusal() const {
+  if (refused_frames_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  std::lock_guard lock(error_mu_);
+  return first_error_;
+}
+
 FramePoolStats FramePool::stats() const {
   return {pooled_frames_.load(), default_frames_.load(), refused_frames_.load()};
 }
@@ -100,7 +106,10 @@ int FramePool::allocate(AVCodecContext* ctx, AVFrame* frame) {
     const int64_t size = static_cast<int64_t>(plane_bytes[i]) + kPlanePadding;
     Result<memory::BlockPool::Block> block = blocks_->acquire(size, options_.wait, options_.stop);
     if (!block.ok()) {
-      refused_frames_.fetch_add(1, std::memory_order_relaxed);
+      if (refused_frames_.fetch_add(1, std::memory_order_relaxed) == 0) {
+        std::lock_guard lock(error_mu_);
+        first_error_ = block.error();
+      }
       av_frame_unref(frame);  // gives back the planes already taken
       return AVERROR(ENOMEM);
     }

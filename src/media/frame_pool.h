@@ -19,9 +19,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 
+#include "base/result.h"
 #include "memory/block_pool.h"
 
 struct AVCodecContext;
@@ -56,6 +59,9 @@ class FramePool {
   bool install(AVCodecContext* ctx);
 
   FramePoolStats stats() const;
+  // Why the first refused picture was refused (a decoder that got no memory drops the picture
+  // and goes on, so the engine must check and stop the job); nullopt while none was.
+  std::optional<Error> first_refusal() const;
   memory::BlockPool& blocks() { return *blocks_; }
 
  private:
@@ -68,6 +74,8 @@ class FramePool {
   std::atomic<int64_t> pooled_frames_{0};
   std::atomic<int64_t> default_frames_{0};
   std::atomic<int64_t> refused_frames_{0};
+  mutable std::mutex error_mu_;
+  std::optional<Error> first_error_;  // guarded by error_mu_
 };
 
 }  // namespace leancut::media

@@ -230,6 +230,7 @@ Plan make_plan(const PlanInputs& in, int64_t budget_bytes) {
   PlanEstimate minimal_estimate = plan.estimate;
   degrade(minimal, minimal_estimate, 0, nullptr);
   plan.min_bytes = minimal_estimate.peak_bytes;
+  plan.min_decoded_frame_bytes = minimal_estimate.decoded_frame_bytes;
 
   if (budget_bytes <= 0) return plan;
   degrade(plan.settings, plan.estimate, budget_bytes, &plan.changes);

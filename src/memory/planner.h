@@ -61,10 +61,11 @@ struct PlanEstimate {
 struct Plan {
   PlanSettings settings;
   PlanEstimate estimate;
-  int64_t budget_bytes = 0;          // what the plan had to fit (0 = no budget)
-  int64_t min_bytes = 0;             // estimate with every degradation taken
-  bool fits = true;                  // estimate.peak_bytes <= budget_bytes
-  std::vector<std::string> changes;  // each degradation taken, in order, with its saving
+  int64_t budget_bytes = 0;             // what the plan had to fit (0 = no budget)
+  int64_t min_bytes = 0;                // estimate with every degradation taken
+  int64_t min_decoded_frame_bytes = 0;  // ... and its decoded-frame share
+  bool fits = true;                     // estimate.peak_bytes <= budget_bytes
+  std::vector<std::string> changes;     // each degradation taken, in order, with its saving
 };
 
 // The default settings for these inputs (what a job runs with when memory is plentiful).
