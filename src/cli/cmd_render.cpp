@@ -322,7 +322,7 @@ int run_render(const RenderArgs& args) {
   const engine::RenderStats& st = job.stats();
   const engine::Timeline& tl = job.timeline();
   const int64_t peak = memory::read_peak_rss_bytes().value_or(rss_peak_sampled);
-  const bool within_budget = args.memory_bytes == 0 || peak <= args.memory_bytes;
+  const bool within_budget = plan.budget_bytes == 0 || peak <= plan.budget_bytes;
   if (stages) {
     stages->end();
     if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak);

@@ -9,8 +9,8 @@
 // frame size, or a measured constant; every constant is calibrated on this project's benchmark
 // machine and its provenance is in planner.cpp. When the defaults do not fit, settings are
 // degraded one step at a time, cheapest in quality and speed first, until the estimate fits:
-//   idle pool memory -> queue depths -> prefetch -> x264 slice threads -> x264 threads ->
-//   rc-lookahead.
+//   idle pool memory -> queue depths -> prefetch -> x264 slice threads -> rc-lookahead 5.
+// (No "x264 on one thread" step: one frame thread holds more than two slice threads.)
 // min_bytes is the estimate with every step taken: the least budget that could run the job.
 // Pure functions over values; thread-safe.
 #pragma once
@@ -43,6 +43,7 @@ struct PlanSettings {
   int video_out_queue_frames = 3;
   bool prefetch = true;  // open and seek the next shot's source while this one decodes
   int64_t frame_pool_idle_bytes = 0;
+  int64_t min_frame_pool_idle_bytes = 0;  // the idle pool is never degraded below this
 };
 
 struct PlanPart {

@@ -351,5 +351,140 @@ TEST_F(Cli, ProbeReportsTheTransportStreamsFirstFrameAt10Seconds) {
   EXPECT_THAT(text.out, HasSubstr("first frame at container time 10s"));
 }
 
+// --- The planner from the command line: `leancut plan` and the refusal of `leancut render`. ---
+
+constexpr int kExitOverBudget = 6;
+
+// Two short shots of different sizes: small enough to render in a moment.
+std::string small_blueprint() {
+  return blueprint(R"(
+    {"source": ")" +
+                   media("a_720p30.mp4") + R"(", "in": 0, "out": 1},
+    {"source": ")" +
+                   media("c_360p24.mp4") + R"(", "in": 2, "out": 3})");
+}
+
+TEST_F(Cli, PlanJsonIsOneObjectWhosePartsSumToThePeak) {
+  const fs::path bp = write("plan.json", small_blueprint());
+  ProcessResult r = run({"plan", bp.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  // The whole of stdout is one JSON object (a second object or a text line would not parse).
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "not one JSON object:\n" << r.out;
+  ASSERT_TRUE(j.is_object()) << r.out;
+  for (const char* key : {"peak_bytes", "min_bytes", "budget_bytes"}) {
+    ASSERT_TRUE(j.contains(key) && j[key].is_number_integer()) << key << "\n" << r.out;
+  }
+  ASSERT_TRUE(j.contains("fits") && j["fits"].is_boolean()) << r.out;
+  ASSERT_TRUE(j.contains("settings") && j["settings"].is_object()) << r.out;
+  ASSERT_TRUE(j.contains("parts") && j["parts"].is_array()) << r.out;
+  ASSERT_TRUE(j.contains("changes") && j["changes"].is_array()) << r.out;
+
+  const auto peak = j["peak_bytes"].get<int64_t>();
+  const auto min = j["min_bytes"].get<int64_t>();
+  const auto budget = j["budget_bytes"].get<int64_t>();
+  EXPECT_GT(min, 0);
+  EXPECT_GE(peak, min);
+  // The default --memory is 256M (the cgroup or MemTotal may make it less).
+  EXPECT_GT(budget, 0);
+  EXPECT_LE(budget, int64_t{256} << 20);
+  EXPECT_EQ(j["fits"].get<bool>(), peak <= budget);
+  EXPECT_TRUE(j["fits"].get<bool>()) << "a 2-second render should fit in 256 MiB:\n" << r.out;
+
+  const nlohmann::json& s = j["settings"];
+  for (const char* key : {"encoder_threads", "encoder_lookahead", "decoded_queue_frames",
+                          "video_out_queue_frames", "frame_pool_idle_bytes"}) {
+    EXPECT_TRUE(s.contains(key) && s[key].is_number_integer()) << key << "\n" << r.out;
+  }
+  for (const char* key : {"encoder_slice_threads", "prefetch"}) {
+    EXPECT_TRUE(s.contains(key) && s[key].is_boolean()) << key << "\n" << r.out;
+  }
+  if (s.value("encoder_threads", 0) < 1) ADD_FAILURE() << "no encoder thread:\n" << r.out;
+
+  int64_t sum = 0;
+  std::set<std::string> names;
+  for (const nlohmann::json& part : j["parts"]) {
+    ASSERT_TRUE(part.is_object()) << part.dump();
+    ASSERT_TRUE(part.contains("name") && part["name"].is_string()) << part.dump();
+    ASSERT_TRUE(part.contains("bytes") && part["bytes"].is_number_integer()) << part.dump();
+    ASSERT_TRUE(part.contains("how") && part["how"].is_string()) << part.dump();
+    EXPECT_GE(part["bytes"].get<int64_t>(), 0) << part.dump();
+    sum += part["bytes"].get<int64_t>();
+    names.insert(part["name"].get<std::string>());
+  }
+  EXPECT_EQ(sum, peak) << r.out;
+  for (const char* name : {"baseline", "decoded_frames", "x264", "slack"}) {
+    EXPECT_EQ(names.count(name), 1u) << name << "\n" << r.out;
+  }
+}
+
+TEST_F(Cli, PlanRefusesABudgetBelowItsMinimum) {
+  const fs::path bp = write("plan.json", small_blueprint());
+  ProcessResult r = run({"plan", bp.string(), "--memory", "1M"});
+  EXPECT_EQ(r.exit_code, kExitOverBudget) << r.err << r.out;
+  EXPECT_THAT(r.out + r.err, HasSubstr("needs at least"));
+  EXPECT_THAT(r.out + r.err, HasSubstr("1.0 MiB (--memory)"));
+
+  ProcessResult json = run({"plan", bp.string(), "--memory", "1M", "--json"});
+  EXPECT_EQ(json.exit_code, kExitOverBudget) << json.err << json.out;
+  nlohmann::json j = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json.out;
+  EXPECT_EQ(j.value("fits", true), false) << json.out;
+  EXPECT_EQ(j.value("budget_bytes", int64_t{0}), int64_t{1} << 20) << json.out;
+  EXPECT_GT(j.value("min_bytes", int64_t{0}), int64_t{1} << 20) << json.out;
+  // Everything it could take, taken.
+  EXPECT_EQ(j.value("peak_bytes", int64_t{-1}), j.value("min_bytes", int64_t{0})) << json.out;
+  EXPECT_FALSE(j["changes"].empty()) << json.out;
+  EXPECT_THAT(leftovers({"plan.json"}), ::testing::IsEmpty());
+}
+
+// Refused before anything opens: exit 6, the least budget named, and nothing in the folder (no
+// output, no temp or partial file).
+TEST_F(Cli, RenderRefusesABudgetItCannotFitAndWritesNothing) {
+  const fs::path bp = write("small.json", small_blueprint());
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "--memory", "1M"});
+  EXPECT_EQ(r.exit_code, kExitOverBudget) << r.err << r.out;
+  EXPECT_THAT(r.err, HasSubstr("needs at least"));
+  EXPECT_THAT(r.err, HasSubstr("the budget is 1.0 MiB (--memory)"));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"small.json"}), ::testing::IsEmpty());
+
+  // The same with JSON progress: one error event that says so.
+  ProcessResult json =
+      run({"render", bp.string(), "-o", out.string(), "--memory", "1M", "--json-progress"});
+  EXPECT_EQ(json.exit_code, kExitOverBudget) << json.err << json.out;
+  EXPECT_THAT(json.err, HasSubstr("needs at least"));
+  std::vector<std::string> lines = lines_of(json.out);
+  ASSERT_FALSE(lines.empty()) << json.err;
+  nlohmann::json last = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(last.is_discarded()) << lines.back();
+  EXPECT_EQ(last.value("event", ""), "error") << lines.back();
+  EXPECT_THAT(last.value("message", ""), HasSubstr("needs at least")) << lines.back();
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"small.json"}), ::testing::IsEmpty());
+}
+
+TEST_F(Cli, RenderWithinABudgetReportsNoLeaks) {
+  const fs::path bp = write("small.json", small_blueprint());
+  const fs::path out = dir_ / "out.mp4";
+  ProcessResult r =
+      run({"render", bp.string(), "-o", out.string(), "--memory", "512M", "--json-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty()) << r.err;
+  nlohmann::json done = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(done.is_discarded()) << lines.back();
+  EXPECT_EQ(done.value("event", ""), "done") << lines.back();
+  EXPECT_EQ(done.value("frames", int64_t{-1}), 60);
+  EXPECT_EQ(done.value("memory_budget_bytes", int64_t{0}), int64_t{512} << 20);
+  ASSERT_TRUE(done.contains("within_budget") && done["within_budget"].is_boolean()) << lines.back();
+  EXPECT_TRUE(done["within_budget"].get<bool>()) << lines.back();
+  ASSERT_TRUE(done.contains("leaks")) << lines.back();
+  EXPECT_EQ(done["leaks"], nlohmann::json::array()) << lines.back();
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_THAT(leftovers({"small.json", "out.mp4"}), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace leancut::testing
