@@ -486,5 +486,54 @@ TEST_F(Cli, RenderWithinABudgetReportsNoLeaks) {
   EXPECT_THAT(leftovers({"small.json", "out.mp4"}), ::testing::IsEmpty());
 }
 
+// Pressure held critical (as a stressed machine would report it): every ladder step is taken and
+// the render either completes with all its frames and no leak, or stops with the ladder's clear
+// error and nothing written. Never a crash. (The give-up deadline itself is tested with a fake
+// clock in tests/memory/ladder_test.cpp.)
+TEST_F(Cli, HeldCriticalPressureTakesTheLadderAndEndsCleanly) {
+  const fs::path bp = write("small.json", small_blueprint());
+  const fs::path out = dir_ / "out.mp4";
+  const fs::path report = dir_ / "report.json";
+  ProcessResult r = run({"render", bp.string(), "-o", out.string(), "--simulate-pressure",
+                         "ledger=0.97", "--json-progress", "--report", report.string()});
+  if (r.exit_code == kExitOverBudget) {
+    EXPECT_THAT(r.err, HasSubstr("stayed critical"));
+    EXPECT_FALSE(fs::exists(out));
+    return;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty()) << r.err;
+  nlohmann::json done = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(done.is_discarded()) << lines.back();
+  EXPECT_EQ(done.value("frames", int64_t{-1}), 60);
+  EXPECT_EQ(done["leaks"], nlohmann::json::array()) << lines.back();
+  const nlohmann::json& pressure = done["pressure"];
+  bool critical = false;
+  for (const auto& level : pressure["levels"]) critical = critical || level["level"] == "critical";
+  EXPECT_TRUE(critical) << pressure.dump();
+  for (const char* step : {"trim_pools", "release_allocator", "shrink_queues", "backpressure"}) {
+    EXPECT_GE(pressure["steps"][step].value("runs", int64_t{0}), 1) << step << pressure.dump();
+  }
+
+  // The report: every stage, in order, and the same verdicts.
+  std::ifstream f(report);
+  ASSERT_TRUE(f) << report;
+  nlohmann::json rep = nlohmann::json::parse(f, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded());
+  std::vector<std::string> names;
+  for (const auto& stage : rep["stages"]) {
+    names.push_back(stage.value("name", ""));
+    EXPECT_GE(stage.value("seconds", -1.0), 0.0);
+    EXPECT_GT(stage.value("rss_peak_bytes", int64_t{0}), 0);
+  }
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"parse", "probe", "plan", "render", "finalize", "cleanup"}));
+  EXPECT_EQ(rep["leaks"], nlohmann::json::array());
+  EXPECT_TRUE(rep.value("ok", false));
+  EXPECT_GT(rep["untracked"].value("bytes", int64_t{0}), 0);
+  EXPECT_FALSE(fs::exists(report.string() + ".partial"));
+}
+
 }  // namespace
 }  // namespace leancut::testing
