@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -314,9 +315,6 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     for (int64_t k = 0; k < shot.frame_count; ++k) {
       if (Status s = cursor.advance_to(shot.slot_time(k, fps), *this); !s) {
         return fail(shot_error(shot, s.error()));
-      }
-      if (std::optional<Error> refused = frame_pool.first_refusal()) {
-        return fail(shot_error(shot, *refused));
       }
       if (!cursor.held) {
         return fail(make_error(
@@ -666,6 +664,13 @@ Status RenderJob::run() {
   impl.frame_blocks.trim(0);
   stats_.accounts = impl.account->subtree_stats();
   stats_.leaks = impl.account->nonzero_balances();
+  // A balance left now is a bug; destroying the accounts will stop the process on a check, so
+  // name the accounts first.
+  for (const memory::AccountStats& leak : stats_.leaks) {
+    std::fprintf(stderr, "leancut: LEAK: %s still holds %lld bytes in %lld leases\n",
+                 leak.path.c_str(), static_cast<long long>(leak.current_bytes),
+                 static_cast<long long>(leak.live_leases));
+  }
   stats_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return status;

@@ -52,10 +52,17 @@ bool FramePool::install(AVCodecContext* ctx) {
   return true;
 }
 
-std::optional<Error> FramePool::first_refusal() const {
+std::optional<Error> FramePool::refusal(const AVCodecContext* ctx) const {
   if (refused_frames_.load(std::memory_order_relaxed) == 0) return std::nullopt;
   std::lock_guard lock(error_mu_);
-  return first_error_;
+  auto it = refused_.find(ctx);
+  if (it == refused_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FramePool::forget(const AVCodecContext* ctx) {
+  std::lock_guard lock(error_mu_);
+  refused_.erase(ctx);
 }
 
 FramePoolStats FramePool::stats() const {
@@ -106,9 +113,10 @@ int FramePool::allocate(AVCodecContext* ctx, AVFrame* frame) {
     const int64_t size = static_cast<int64_t>(plane_bytes[i]) + kPlanePadding;
     Result<memory::BlockPool::Block> block = blocks_->acquire(size, options_.wait, options_.stop);
     if (!block.ok()) {
-      if (refused_frames_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      refused_frames_.fetch_add(1, std::memory_order_relaxed);
+      {
         std::lock_guard lock(error_mu_);
-        first_error_ = block.error();
+        refused_.emplace(ctx, block.error());  // keeps the first refusal of this decoder
       }
       av_frame_unref(frame);  // gives back the planes already taken
       return AVERROR(ENOMEM);

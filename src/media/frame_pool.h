@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -59,9 +60,11 @@ class FramePool {
   bool install(AVCodecContext* ctx);
 
   FramePoolStats stats() const;
-  // Why the first refused picture was refused (a decoder that got no memory drops the picture
-  // and goes on, so the engine must check and stop the job); nullopt while none was.
-  std::optional<Error> first_refusal() const;
+  // Why `ctx`'s first refused picture was refused (a decoder that got no memory drops the
+  // picture and goes on, so its reader must check and stop); nullopt while none was.
+  std::optional<Error> refusal(const AVCodecContext* ctx) const;
+  // Forgets `ctx` (its decoder is being freed; the address may be reused).
+  void forget(const AVCodecContext* ctx);
   memory::BlockPool& blocks() { return *blocks_; }
 
  private:
@@ -75,7 +78,7 @@ class FramePool {
   std::atomic<int64_t> default_frames_{0};
   std::atomic<int64_t> refused_frames_{0};
   mutable std::mutex error_mu_;
-  std::optional<Error> first_error_;  // guarded by error_mu_
+  std::map<const AVCodecContext*, Error> refused_;  // guarded by error_mu_
 };
 
 }  // namespace leancut::media

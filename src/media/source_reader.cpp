@@ -10,7 +10,9 @@ namespace leancut::media {
 
 StreamReader::StreamReader(Key, const ProbeInfo& probe, StreamKind kind)
     : probe_(probe), kind_(kind) {}
-StreamReader::~StreamReader() = default;
+StreamReader::~StreamReader() {
+  if (frame_pool_ != nullptr && decoder_ != nullptr) frame_pool_->forget(decoder_.get());
+}
 
 Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe, StreamKind kind,
                                                          const StreamReaderOptions& options) {
@@ -22,6 +24,7 @@ Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe,
                            open_decoder(reader->stream_, options.threads, probe.path,
                                         kind == StreamKind::Video ? options.frame_pool : nullptr));
   reader->time_origin_ = probe.video->first_frame_time;
+  if (kind == StreamKind::Video) reader->frame_pool_ = options.frame_pool;
   reader->packet_ = make_packet();
   return reader;
 }
@@ -93,6 +96,14 @@ Result<std::optional<DecodedFrame>> StreamReader::decode_next() {
         skipping_ = skip;
       }
       err = avcodec_send_packet(decoder_.get(), packet_.get());
+      // A picture refused memory is dropped by the decoder, which goes on: stop at the first
+      // refusal instead of waiting out the budget for every picture left (seeks decode too).
+      if (frame_pool_ != nullptr) {
+        if (std::optional<Error> refused = frame_pool_->refusal(decoder_.get())) {
+          av_packet_unref(packet_.get());
+          return *refused;
+        }
+      }
       // Corrupt packets are skipped the way players skip them; the decoder reports the rest.
       if (err < 0 && err != AVERROR(EAGAIN) && err != AVERROR_INVALIDDATA) {
         av_packet_unref(packet_.get());

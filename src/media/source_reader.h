@@ -84,6 +84,7 @@ class StreamReader {
   StreamKind kind_;
   InputFormatPtr input_;
   CodecContextPtr decoder_;
+  FramePool* frame_pool_ = nullptr;  // borrowed; checked for refused pictures
   const AVStream* stream_ = nullptr;
   Rational time_origin_;  // container seconds of editor time 0
   PacketPtr packet_;

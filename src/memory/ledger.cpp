@@ -76,7 +76,10 @@ Account* Account::charge(int64_t bytes) {
       }
       return level;
     }
-    raise_peak(level->peak_, seen + bytes);
+  }
+  // Peaks only once every level has accepted: a refused charge never shows as a peak.
+  for (Account* level = this; level != nullptr; level = level->parent_) {
+    raise_peak(level->peak_, level->current_.load(std::memory_order_relaxed));
   }
   return nullptr;
 }
@@ -159,8 +162,12 @@ Result<Lease> Account::reserve(int64_t bytes, std::chrono::milliseconds timeout,
   }
   if (refused != nullptr) {
     refusals_.fetch_add(1, std::memory_order_relaxed);
-    return make_error(ErrorCode::OverBudget, refusal_message(*refused, bytes) + " after waiting " +
-                                                 std::to_string(timeout.count()) + " ms");
+    // (A request larger than the refusing level's limit fails without waiting.)
+    const bool waited = bytes <= refused->limit_bytes();
+    return make_error(ErrorCode::OverBudget,
+                      refusal_message(*refused, bytes) +
+                          (waited ? " after waiting " + std::to_string(timeout.count()) + " ms"
+                                  : " (more than its whole limit)"));
   }
   live_leases_.fetch_add(1, std::memory_order_relaxed);
   reservations_.fetch_add(1, std::memory_order_relaxed);
