@@ -317,7 +317,9 @@ TEST_F(Cli, InterruptedRenderLeavesNothingBehind) {
                                              shots + "]}");
   const fs::path out = dir_ / "out.mp4";
   Child child =
-      Child::spawn({binary(), "render", bp.string(), "-o", out.string(), "--json-progress"});
+      // A budget big enough for any build: under ASan the RSS before the job alone is large.
+      Child::spawn({binary(), "render", bp.string(), "-o", out.string(), "--json-progress",
+                    "--memory", "8G"});
   ASSERT_TRUE(child.running());
   bool progressing = false;
   while (auto line = child.read_stdout_line(60000)) {
