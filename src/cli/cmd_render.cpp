@@ -80,6 +80,15 @@ void print_diagnostics(const std::filesystem::path& file,
                diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
 }
 
+// The decoded-picture pool's figures, for the summary and the report alike.
+nlohmann::json frame_pool_json(const engine::RenderStats& st) {
+  return {{"reuse_rate", st.frame_pool.reuse_rate()},
+          {"acquires", st.frame_pool.acquires},
+          {"allocations", st.frame_pool.allocations},
+          {"peak_outstanding_bytes", st.frame_pool.peak_outstanding_bytes},
+          {"frames_outside_pool", st.frames_outside_pool}};
+}
+
 nlohmann::json pressure_json(const engine::GovernorReport& g) {
   nlohmann::json levels = nlohmann::json::array();
   const auto origin = g.levels.empty() ? Clock::TimePoint{} : g.levels.front().entered_at;
@@ -126,11 +135,7 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
   }
   j["stages"] = js;
   j["accounts"] = accounts_json(st.accounts);
-  j["frame_pool"] = {{"reuse_rate", st.frame_pool.reuse_rate()},
-                     {"acquires", st.frame_pool.acquires},
-                     {"allocations", st.frame_pool.allocations},
-                     {"peak_outstanding_bytes", st.frame_pool.peak_outstanding_bytes},
-                     {"frames_outside_pool", st.frames_outside_pool}};
+  j["frame_pool"] = frame_pool_json(st);
   // What the ledger cannot see: codec internals (x264's lookahead), libraries, fragmentation.
   const int64_t ledger_peak = st.accounts.empty() ? 0 : st.accounts.front().peak_bytes;
   const int64_t baseline = plan.plan.estimate.parts.empty() ? 0 : plan.plan.estimate.parts[0].bytes;
@@ -366,11 +371,7 @@ int run_render(const RenderArgs& args) {
                         {"max_open_readers", st.max_open_readers},
                         {"normalize_graph_builds", st.normalize_graph_builds},
                         {"skip_retries", st.skip_retries},
-                        {"frame_pool",
-                         {{"reuse_rate", st.frame_pool.reuse_rate()},
-                          {"allocations", st.frame_pool.allocations},
-                          {"peak_outstanding_bytes", st.frame_pool.peak_outstanding_bytes},
-                          {"frames_outside_pool", st.frames_outside_pool}}},
+                        {"frame_pool", frame_pool_json(st)},
                         {"accounts", accounts_json(st.accounts)},
                         {"leaks", accounts_json(st.leaks)},
                         {"pressure", pressure_json(st.governor)},
