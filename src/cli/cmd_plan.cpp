@@ -10,7 +10,7 @@
 namespace leancut::cli {
 
 JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int threads,
-                 int encoder_threads) {
+                 int encoder_threads, const std::string& output_format) {
   JobPlan p;
   const memory::Monitor monitor(memory::SysRoot{}, SteadyClock::instance());
   const memory::Sample sample = monitor.sample();
@@ -24,7 +24,8 @@ JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int
   p.cpu_count = threads > 0 ? threads : monitor.effective_cpu_count();
   engine::PlanContext context{.baseline_bytes = sample.rss_bytes,
                               .cpu_count = p.cpu_count,
-                              .requested_threads = encoder_threads > 0 ? encoder_threads : threads};
+                              .requested_threads = encoder_threads > 0 ? encoder_threads : threads,
+                              .output_format = output_format};
   p.plan = memory::make_plan(engine::plan_inputs(timeline, context), p.budget_bytes);
   return p;
 }

@@ -18,6 +18,7 @@
 #include "engine/render_job.h"
 #include "engine/timeline.h"
 #include "media/mux.h"
+#include "media/probe_cache.h"
 #include "memory/pressure.h"
 #include "memory/rss.h"
 #include "memory/stages.h"
@@ -112,10 +113,30 @@ nlohmann::json pressure_json(const engine::GovernorReport& g) {
   return {{"levels", levels}, {"steps", steps}, {"samples", g.samples}};
 }
 
+// Every cache of the process, by name, with its hit rate (hits / lookups; 0 without lookups).
+nlohmann::json caches_json(const media::ProbeCache& probes) {
+  const memory::CacheStats c = probes.stats();
+  const int64_t lookups = c.hits + c.misses;
+  return nlohmann::json::array(
+      {{{"name", "probes"},
+        {"entries", c.entries},
+        {"bytes", c.bytes},
+        {"capacity_bytes", c.capacity_bytes},
+        {"hits", c.hits},
+        {"misses", c.misses},
+        {"hit_rate",
+         lookups > 0 ? static_cast<double>(c.hits) / static_cast<double>(lookups) : 0.0},
+        {"insertions", c.insertions},
+        {"evictions", c.evictions},
+        {"expirations", c.expirations},
+        {"refusals", c.refusals}}});
+}
+
 // The --report file (schema: docs/report.md), written to a temp file and renamed.
 Status write_report(const std::filesystem::path& file, const std::filesystem::path& output,
                     const Status& status, const JobPlan& plan, const engine::RenderStats& st,
-                    const std::vector<memory::StageStats>& stages, int64_t peak_rss) {
+                    const std::vector<memory::StageStats>& stages, int64_t peak_rss,
+                    const nlohmann::json& caches) {
   nlohmann::json j;
   j["version"] = 1;
   j["output"] = output.string();
@@ -148,7 +169,7 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
                                   static_cast<double>(plan.plan.estimate.peak_bytes)
                             : 0.0;
   j["pressure"] = pressure_json(st.governor);
-  j["caches"] = nlohmann::json::array();  // the probe cache lives in the server (issue 5)
+  j["caches"] = caches;
   j["leaks"] = accounts_json(st.leaks);
 
   std::filesystem::path tmp = file;
@@ -172,21 +193,22 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
 // Parses and resolves; prints every problem. nullopt means "exit with kExitInvalid".
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
                                               nlohmann::json* json_out,
-                                              memory::StageRecorder* stages) {
+                                              memory::StageRecorder* stages,
+                                              media::ProbeCache* probes) {
   if (stages != nullptr) stages->begin("parse");
   blueprint::ParseResult parsed = blueprint::load_blueprint(file);
   if (stages != nullptr) stages->begin("probe");
   std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
   std::optional<engine::Timeline> timeline;
   if (parsed.ok()) {
-    engine::ResolveResult resolved = engine::resolve_timeline(*parsed.blueprint);
+    engine::ResolveResult resolved = engine::resolve_timeline(*parsed.blueprint, nullptr, probes);
     diagnostics = std::move(resolved.diagnostics);
     timeline = std::move(resolved.timeline);
   } else if (parsed.partial) {
     // Every problem at once: the media checks of the shots that did parse, merged in document
     // order with the parse errors.
     engine::ResolveResult resolved =
-        engine::resolve_timeline(*parsed.partial, &parsed.shot_checkable);
+        engine::resolve_timeline(*parsed.partial, &parsed.shot_checkable, probes);
     diagnostics.insert(diagnostics.end(), resolved.diagnostics.begin(), resolved.diagnostics.end());
     std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const auto& a, const auto& b) {
       return shot_number(a.path) < shot_number(b.path);
@@ -243,6 +265,10 @@ int run_render(const RenderArgs& args) {
   }
   // The ledger's root: the process. Its limit is set once the plan knows the budget.
   auto process_account = memory::Account::make_root("process", memory::kNoLimit);
+  // Probe results by source file, charged to the process (they outlive a job in a server).
+  auto probe_account = process_account->make_child("probe_cache", memory::kNoLimit);
+  media::ProbeCache probes(media::ProbeCache::default_options(), SteadyClock::instance(),
+                           probe_account.get());
   std::unique_ptr<memory::StageRecorder> stages;
   if (!args.report.empty()) {
     stages =
@@ -250,12 +276,13 @@ int run_render(const RenderArgs& args) {
   }
 
   std::optional<engine::Timeline> timeline =
-      load_timeline(args.blueprint, false, nullptr, stages.get());
+      load_timeline(args.blueprint, false, nullptr, stages.get(), &probes);
   if (!timeline) return kExitInvalid;
 
   // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.
   if (stages) stages->begin("plan");
-  const JobPlan plan = plan_job(*timeline, args.memory_bytes, args.threads, args.encoder_threads);
+  const JobPlan plan = plan_job(*timeline, args.memory_bytes, args.threads, args.encoder_threads,
+                                media::Muxer::guess_format(args.output));
   if (!plan.plan.fits) {
     if (json) {
       nlohmann::json j = {{"event", "error"},
@@ -284,6 +311,7 @@ int run_render(const RenderArgs& args) {
   options.rss_budget_bytes = plan.budget_bytes;
   options.min_frame_bytes = plan.plan.min_decoded_frame_bytes;
   options.pressure_source = held_pressure.get();
+  options.evict_caches = [&probes] { probes.evict_to_low_water(); };
   options.stages = stages.get();
   engine::apply_plan(plan.plan.settings, options);
   engine::RenderJob job(std::move(*timeline), options);
@@ -330,7 +358,8 @@ int run_render(const RenderArgs& args) {
   const bool within_budget = plan.budget_bytes == 0 || peak <= plan.budget_bytes;
   if (stages) {
     stages->end();
-    if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak);
+    if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak,
+                                caches_json(probes));
         !s) {
       std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
     }
@@ -372,6 +401,7 @@ int run_render(const RenderArgs& args) {
                         {"normalize_graph_builds", st.normalize_graph_builds},
                         {"skip_retries", st.skip_retries},
                         {"frame_pool", frame_pool_json(st)},
+                        {"caches", caches_json(probes)},
                         {"accounts", accounts_json(st.accounts)},
                         {"leaks", accounts_json(st.leaks)},
                         {"pressure", pressure_json(st.governor)},

@@ -52,10 +52,11 @@ int run_plan(const PlanArgs& args);
 
 // Parses and resolves a blueprint (probing its media); prints every problem to stderr (and into
 // `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
-// With `stages`, marks the "parse" and "probe" stages.
+// With `stages`, marks the "parse" and "probe" stages; with `probes`, probes through that cache.
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
                                               nlohmann::json* json_out,
-                                              memory::StageRecorder* stages = nullptr);
+                                              memory::StageRecorder* stages = nullptr,
+                                              media::ProbeCache* probes = nullptr);
 int run_validate(const std::filesystem::path& blueprint, bool json);
 int run_probe(const std::filesystem::path& file, bool json);
 

@@ -20,9 +20,10 @@ struct JobPlan {
   int cpu_count = 1;             // from the cgroup's CPU quota and affinity
 };
 
+// `output_format`: the muxer the output will use ("mp4": its index is planned for).
 // REQUIRES: called on the thread that will run the job, before it starts (reads RSS now).
 JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int threads,
-                 int encoder_threads);
+                 int encoder_threads, const std::string& output_format = "mp4");
 
 nlohmann::json plan_to_json(const JobPlan& p);
 void print_plan(const JobPlan& p, std::FILE* out);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/render_job.h"
 #include "engine/timeline.h"
@@ -17,9 +18,10 @@
 namespace leancut::engine {
 
 struct PlanContext {
-  int64_t baseline_bytes = 0;  // RSS now
-  int cpu_count = 1;           // effective CPUs (cgroup quota)
-  int requested_threads = 0;   // --threads / --encoder-threads; 0 = from cpu_count
+  int64_t baseline_bytes = 0;         // RSS now
+  int cpu_count = 1;                  // effective CPUs (cgroup quota)
+  int requested_threads = 0;          // --threads / --encoder-threads; 0 = from cpu_count
+  std::string output_format = "mp4";  // the muxer ("mp4", "mov", "matroska", "mpegts")
 };
 
 memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& context);

@@ -18,6 +18,7 @@
 #include "media/av_time.h"
 #include "media/encode.h"
 #include "media/mux.h"
+#include "media/packet_spool.h"
 #include "media/source_reader.h"
 #include "media/video_normalizer.h"
 #include "memory/allocator.h"
@@ -170,7 +171,7 @@ struct RenderJob::Impl {
   void video_decode_loop(int decoder_threads);
   void normalize_loop();
   void audio_loop(int frame_size);
-  Status encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc, media::Muxer& muxer,
+  Status encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc, media::PacketSink& muxer,
                      int video_stream, int audio_stream);
 };
 
@@ -416,7 +417,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
 }
 
 Status RenderJob::Impl::encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc,
-                                    media::Muxer& muxer, int video_stream, int audio_stream) {
+                                    media::PacketSink& muxer, int video_stream, int audio_stream) {
   const Timeline& tl = job_.timeline_;
   const Rational fps = tl.output.fps;
   const int64_t sample_rate = tl.output.audio.sample_rate;
@@ -540,6 +541,10 @@ Status RenderJob::run() {
   const int64_t account_limit = impl.account->limit_bytes();
   memory::LadderAction trim_pools =
       governor.ladder().add_action(LadderStep::TrimPools, [&] { impl.frame_blocks.trim(0); });
+  memory::LadderAction evict_caches;
+  if (options_.evict_caches) {
+    evict_caches = governor.ladder().add_action(LadderStep::EvictCaches, options_.evict_caches);
+  }
   memory::LadderAction release_allocator = governor.ladder().add_action(
       LadderStep::ReleaseAllocator, [] { memory::release_free_memory(); });
   memory::LadderAction shrink_queues = governor.ladder().add_action(
@@ -575,6 +580,16 @@ Status RenderJob::run() {
                           ".mp4, .mov, .mkv or .ts)");
   }
   const std::filesystem::path temp = temp_path_for(dest);
+  // MP4/MOV: the muxer's index of a standard file grows with every packet (about 64 bytes; 26 MB
+  // for 104 minutes) until the file is finished. So the packets are spooled to a file beside the
+  // output and muxed once the decoders and the encoder are gone (media/packet_spool.h): the same
+  // file, with the index built when memory is otherwise free, and a render peak that does not
+  // grow with the timeline's length. Costs one more pass over the file.
+  const std::string& layout = timeline_.output.mp4_layout;
+  const bool is_mp4 = format == "mp4" || format == "mov";
+  std::optional<std::filesystem::path> spool_path;
+  if (is_mp4 && layout != "fragmented")
+    spool_path = std::filesystem::path(temp.string() + ".spool");
   const int threads = default_threads(options_.threads);
   // One thread per decoder: frame threading would hold a copy of the reference frames per thread
   // (memory) and restart after every seek (time); the prefetch decodes the next shot beside the
@@ -593,19 +608,21 @@ Status RenderJob::run() {
     as.bitrate = timeline_.output.audio.bitrate;
     LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
     LEANCUT_ASSIGN_OR_RETURN(auto muxer, media::Muxer::open(temp, format));
-    if (format == "mp4" || format == "mov") {
-      const std::string& layout = timeline_.output.mp4_layout;
-      if (layout == "fragmented") {
-        // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
-        // whole file's, and the file ends with an mfra index for seeking.
-        LEANCUT_TRY(muxer->set_option("movflags", "+frag_keyframe+default_base_moof"));
-      } else if (layout == "faststart") {
-        LEANCUT_TRY(muxer->set_option("movflags", "+faststart"));
-      }
+    if (layout == "fragmented" && is_mp4) {
+      // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
+      // whole file's, and the file ends with an mfra index for seeking.
+      LEANCUT_TRY(muxer->set_option("movflags", "+frag_keyframe+default_base_moof"));
+    } else if (layout == "faststart" && is_mp4) {
+      LEANCUT_TRY(muxer->set_option("movflags", "+faststart"));
     }
     LEANCUT_ASSIGN_OR_RETURN(int video_stream, muxer->add_stream(video_enc->context()));
     LEANCUT_ASSIGN_OR_RETURN(int audio_stream, muxer->add_stream(audio_enc->context()));
     LEANCUT_TRY(muxer->start());
+    std::unique_ptr<media::PacketSpool> spool;
+    if (spool_path) {
+      LEANCUT_ASSIGN_OR_RETURN(spool, media::PacketSpool::create(*spool_path));
+    }
+    media::PacketSink& sink = spool ? static_cast<media::PacketSink&>(*spool) : *muxer;
 
     Status encoded;
     {
@@ -621,7 +638,7 @@ Status RenderJob::run() {
         name_thread("lc-audio");
         impl.audio_loop(audio_enc->frame_size());
       });
-      encoded = impl.encode_loop(*video_enc, audio_enc.get(), *muxer, video_stream, audio_stream);
+      encoded = impl.encode_loop(*video_enc, audio_enc.get(), sink, video_stream, audio_stream);
       if (!encoded) impl.fail(encoded.error());
     }  // joins all stages
     {
@@ -629,11 +646,22 @@ Status RenderJob::run() {
       if (impl.error) return *impl.error;
     }
     stage("finalize");
+    if (spool) {
+      // The render's memory goes first (x264's frames, the pool's idle pictures, freed heap),
+      // then the muxer takes the packets and builds its index.
+      LEANCUT_TRY(spool->finish());
+      video_enc.reset();
+      audio_enc.reset();
+      impl.frame_blocks.trim(0);
+      memory::release_free_memory();
+      LEANCUT_TRY(media::PacketSpool::replay(*spool_path, *muxer));
+    }
     LEANCUT_TRY(muxer->finish());
     return ok_status();
   }();
 
   std::error_code ec;
+  if (spool_path) std::filesystem::remove(*spool_path, ec);
   if (status) status = sync_file(temp);
   if (status) {
     std::filesystem::rename(temp, dest, ec);

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct RenderOptions {
   // limit), and a source that replaces the monitor's readings (tests, stress runs).
   int64_t rss_budget_bytes = 0;
   memory::PressureSource* pressure_source = nullptr;
+  // The ladder's "evict caches" step: shrinks the process's caches (e.g. the probe cache) to
+  // their low-water marks. Empty: the job has no caches to give back.
+  std::function<void()> evict_caches = {};
   // Under backpressure the job's account is pinned at what it holds, but never below this: the
   // least decoded-frame memory the job can run with (the planner's minimal plan).
   int64_t min_frame_bytes = 64 * memory::kMiB;

@@ -45,27 +45,28 @@ std::string display_path(const std::filesystem::path& p) {
   return rel.string();
 }
 
-ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector<bool>* only) {
+ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector<bool>* only,
+                               media::ProbeCache* probes) {
   ResolveResult result;
   Timeline tl;
   tl.output = bp.output;
   const Rational fps = bp.output.fps;
   const int64_t sample_rate = bp.output.audio.sample_rate;
 
-  // Each distinct source is probed once, however many shots cut it.
+  // Each distinct source is probed once, however many shots cut it: by the probe cache when
+  // there is one (every shot asks it, so its hit rate shows the reuse), else by this index.
   std::map<std::filesystem::path, int> source_index;
   std::map<std::filesystem::path, Error> source_error;
 
   for (std::size_t i = 0; i < bp.shots.size(); ++i) {
     if (only != nullptr && (i >= only->size() || !(*only)[i])) continue;
     const blueprint::Shot& shot = bp.shots[i];
-    int src = -1;
-    if (auto it = source_index.find(shot.source); it != source_index.end()) {
-      src = it->second;
-    } else if (auto bad = source_error.find(shot.source); bad != source_error.end()) {
+    if (auto bad = source_error.find(shot.source); bad != source_error.end()) {
       result.diagnostics.push_back({shot_path(i, "source"), bad->second.message});
       continue;
-    } else {
+    }
+    auto known = source_index.find(shot.source);
+    if (known == source_index.end() || probes != nullptr) {
       std::error_code ec;
       Result<media::ProbeInfo> probe =
           !std::filesystem::exists(shot.source, ec)
@@ -75,16 +76,19 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
               ? Result<media::ProbeInfo>{make_error(
                     ErrorCode::NotFound,
                     display_path(shot.source) + ": not readable (permission denied)")}
-              : media::probe_file(shot.source);
+          : probes != nullptr ? probes->probe(shot.source)
+                              : media::probe_file(shot.source);
       if (!probe) {
         source_error.emplace(shot.source, probe.error());
         result.diagnostics.push_back({shot_path(i, "source"), probe.error().message});
         continue;
       }
-      src = static_cast<int>(tl.sources.size());
-      source_index.emplace(shot.source, src);
-      tl.sources.push_back(std::move(probe).value());
+      if (known == source_index.end()) {
+        known = source_index.emplace(shot.source, static_cast<int>(tl.sources.size())).first;
+        tl.sources.push_back(std::move(probe).value());
+      }
     }
+    const int src = known->second;
     const media::ProbeInfo& probe = tl.sources[src];
     const media::VideoInfo& video = *probe.video;
 

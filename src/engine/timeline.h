@@ -17,6 +17,7 @@
 #include "blueprint/blueprint.h"
 #include "blueprint/parse.h"
 #include "media/probe.h"
+#include "media/probe_cache.h"
 #include "media/video_normalizer.h"
 #include "time/rational.h"
 
@@ -56,8 +57,10 @@ struct ResolveResult {
 
 // `only`: when given, shots whose entry is false are skipped (a blueprint with parse errors,
 // resolved only to report media problems too); no timeline is produced then.
+// `probes`: where probe results come from (and go); nullptr probes every distinct source anew.
 ResolveResult resolve_timeline(const blueprint::Blueprint& bp,
-                               const std::vector<bool>* only = nullptr);
+                               const std::vector<bool>* only = nullptr,
+                               media::ProbeCache* probes = nullptr);
 
 // Relative to the current directory when shorter, for messages: "clips/a.mp4".
 std::string display_path(const std::filesystem::path& p);

@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "media/packet_sink.h"
 
 namespace leancut::media {
 
@@ -26,7 +27,7 @@ namespace leancut::media {
 // max_interleave_delta, 10 s by default) and, for mp4/mov, the sample index (~20 bytes per
 // packet) until finish(). Destroying it without finish() closes the file incomplete (the
 // caller deletes it).
-class Muxer {
+class Muxer final : public PacketSink {
   struct PrivateKey {  // only open() constructs (through std::make_unique)
     explicit PrivateKey() = default;
   };
@@ -63,7 +64,7 @@ class Muxer {
   Status start();  // avformat_write_header
   // Rescales pkt timestamps from `from` to the stream's time base and writes interleaved. Takes
   // the packet's data reference: `pkt` is blank afterwards, even on failure.
-  Status write(AVPacket* pkt, int stream_index, AVRational from);
+  Status write(AVPacket* pkt, int stream_index, AVRational from) override;
   Status finish();  // av_write_trailer + close; the file is complete only after this
   // Bytes written so far (buffered ones included); after finish(), the file's size.
   int64_t bytes_written() const;

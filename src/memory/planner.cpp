@@ -65,7 +65,7 @@ constexpr int64_t kReaderFixedBytes = 1 * kMiB;
 constexpr double kReaderFrameFraction = 0.25;
 // Audio: decoder, resampler, FIFO, encoder and its queue (kAudioOutQueue: 2 MiB).
 constexpr int64_t kAudioBytes = 5 * kMiB;
-// The MP4 muxer keeps an index entry per packet until the end (~64 bytes with its growth).
+// The MP4 muxer keeps an index entry per packet until it finishes (~64 bytes with its growth).
 constexpr int64_t kIndexBytesPerPacket = 64;
 // Pictures a decoder holds beyond its references and reorder delay: the one being decoded (the
 // cursor's held + lookahead pair are mostly still references). Calibrated: at 100 shots of the
@@ -162,15 +162,29 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
   add("x264", x264_bytes, how);
 
   add("audio", kAudioBytes, "decoder, resampler, encoder, queue");
-  add("mux_index", (in.output_video_frames + in.output_audio_frames) * kIndexBytesPerPacket,
-      std::to_string(in.output_video_frames + in.output_audio_frames) + " packets x " +
-          std::to_string(kIndexBytesPerPacket) + " B");
+  add("mux_index", in.render_index_packets * kIndexBytesPerPacket,
+      std::to_string(in.render_index_packets) + " packets x " +
+          std::to_string(kIndexBytesPerPacket) + " B while rendering");
 
   int64_t sum = 0;
   for (const PlanPart& part : e.parts) sum += part.bytes;
   const auto slack = static_cast<int64_t>(static_cast<double>(sum) * (kSlack - 1));
   add("slack", slack, "fragmentation, allocator");
   e.peak_bytes = sum + slack;
+
+  // Muxing the spooled packets runs alone: the baseline, the runtime and the whole file's index.
+  // Only a very long output (some 15 MB of index an hour) makes it the peak; then it is a part.
+  const auto finalize =
+      static_cast<int64_t>(static_cast<double>(in.baseline_bytes + kRuntimeFixedBytes +
+                                               in.finalize_index_packets * kIndexBytesPerPacket) *
+                           kSlack);
+  if (finalize > e.peak_bytes) {
+    add("finalize_index", finalize - e.peak_bytes,
+        "the index built after the render, " + std::to_string(in.finalize_index_packets) +
+            " packets x " + std::to_string(kIndexBytesPerPacket) +
+            " B, is the peak: baseline + runtime + index, with slack");
+    e.peak_bytes = finalize;
+  }
   return e;
 }
 

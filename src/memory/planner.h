@@ -28,7 +28,13 @@ struct PlanInputs {
   int64_t max_source_frame_bytes = 0;  // the largest decoded source picture, padding included
   int max_source_delay_frames = 0;     // the most pictures a source's decoder holds (refs+reorder)
   int64_t output_video_frames = 0;
-  int64_t output_audio_frames = 0;          // encoder frames (e.g. AAC: 1,024 samples each)
+  int64_t output_audio_frames = 0;  // encoder frames (e.g. AAC: 1,024 samples each)
+  // Packets whose index entries the muxer holds in memory while the job renders (a fragmented
+  // MP4: one fragment's), and those it indexes at the end, when the spooled packets are muxed
+  // after the render's memory is released (a standard MP4: every packet). See
+  // engine/render_job.cpp.
+  int64_t render_index_packets = 0;
+  int64_t finalize_index_packets = 0;
   int cpu_count = 1;                        // effective CPUs (the cgroup quota, not the host's)
   std::string encoder_preset = "veryfast";  // x264 preset: sets its lookahead and B-frames
   int requested_encoder_threads = 0;        // 0: from cpu_count

@@ -366,6 +366,40 @@ std::string small_blueprint() {
                    media("c_360p24.mp4") + R"(", "in": 2, "out": 3})");
 }
 
+// Six shots cut from two sources: each source is probed once (two misses) and the other four
+// shots are answered by the probe cache, as the summary and the report both say.
+TEST_F(Cli, ProbesEachSourceOnceThroughTheCache) {
+  std::string shots;
+  for (int i = 0; i < 6; ++i) {
+    const char* clip = i % 2 == 0 ? "a_720p30.mp4" : "c_360p24.mp4";
+    shots += std::string(i > 0 ? "," : "") + R"({"source": ")" + media(clip) + R"(", "in": )" +
+             std::to_string(i) + R"(, "out": )" + std::to_string(i) + ".2}";
+  }
+  const fs::path bp = write("six.json", blueprint(shots));
+  const fs::path out = dir_ / "out.mp4";
+  const fs::path report = dir_ / "report.json";
+  ProcessResult r = run(
+      {"render", bp.string(), "-o", out.string(), "--json-progress", "--report", report.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty());
+  nlohmann::json done = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(done.is_discarded()) << lines.back();
+  std::ifstream f(report);
+  nlohmann::json rep = nlohmann::json::parse(f, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded());
+  for (const nlohmann::json* caches : {&done["caches"], &rep["caches"]}) {
+    ASSERT_TRUE(caches->is_array() && caches->size() == 1) << caches->dump();
+    const nlohmann::json& probes = (*caches)[0];
+    EXPECT_EQ(probes.value("name", ""), "probes");
+    EXPECT_EQ(probes.value("misses", -1), 2) << probes.dump();
+    EXPECT_EQ(probes.value("hits", -1), 4) << probes.dump();
+    EXPECT_EQ(probes.value("entries", -1), 2) << probes.dump();
+    EXPECT_GT(probes.value("bytes", 0), 0) << probes.dump();
+    EXPECT_NEAR(probes.value("hit_rate", 0.0), 4.0 / 6.0, 1e-9) << probes.dump();
+  }
+}
+
 TEST_F(Cli, PlanJsonIsOneObjectWhosePartsSumToThePeak) {
   const fs::path bp = write("plan.json", small_blueprint());
   ProcessResult r = run({"plan", bp.string(), "--json"});
@@ -514,7 +548,8 @@ TEST_F(Cli, HeldCriticalPressureTakesTheLadderAndEndsCleanly) {
   bool critical = false;
   for (const auto& level : pressure["levels"]) critical = critical || level["level"] == "critical";
   EXPECT_TRUE(critical) << pressure.dump();
-  for (const char* step : {"trim_pools", "release_allocator", "shrink_queues", "backpressure"}) {
+  for (const char* step :
+       {"trim_pools", "evict_caches", "release_allocator", "shrink_queues", "backpressure"}) {
     EXPECT_GE(pressure["steps"][step].value("runs", int64_t{0}), 1) << step << pressure.dump();
   }
 

@@ -24,8 +24,9 @@ PlanInputs hd_job() {
   in.output_frame_bytes = k720pFrame;
   in.max_source_frame_bytes = k1080pSourceFrame;
   in.max_source_delay_frames = 5;
-  in.output_video_frames = 1800;  // 60 s at 30 fps
-  in.output_audio_frames = 2813;  // 60 s of 48 kHz in 1,024-sample AAC frames
+  in.output_video_frames = 1800;            // 60 s at 30 fps
+  in.output_audio_frames = 2813;            // 60 s of 48 kHz in 1,024-sample AAC frames
+  in.finalize_index_packets = 1800 + 2813;  // a standard MP4: indexed after the render
   in.cpu_count = 2;
   in.encoder_preset = "veryfast";
   return in;
@@ -38,6 +39,14 @@ int64_t part(const PlanEstimate& e, std::string_view name) {
   }
   ADD_FAILURE() << "no part named " << name;
   return -1;
+}
+
+// For the parts that appear only when they matter ("finalize_index").
+int64_t part_or_zero(const PlanEstimate& e, std::string_view name) {
+  for (const PlanPart& p : e.parts) {
+    if (p.name == name) return p.bytes;
+  }
+  return 0;
 }
 
 std::vector<std::string> part_names(const PlanEstimate& e) {
@@ -67,7 +76,7 @@ std::string describe(const PlanSettings& s) {
 void expect_consistent(const PlanEstimate& e) {
   EXPECT_EQ(sum_of_parts(e), e.peak_bytes);
   const int64_t slack = part(e, "slack");
-  const int64_t rest = e.peak_bytes - slack;
+  const int64_t rest = e.peak_bytes - slack - part_or_zero(e, "finalize_index");
   EXPECT_NEAR(static_cast<double>(slack), static_cast<double>(rest) * 0.05, 1.0);
   EXPECT_EQ(e.decoded_frame_bytes, part(e, "decoded_frames") + part(e, "frame_pool_idle"));
   for (const PlanPart& p : e.parts) EXPECT_GE(p.bytes, 0) << p.name;
@@ -109,12 +118,12 @@ std::vector<Rung> hd_ladder() {
 // hd_job()'s estimated peak at each rung of hd_ladder(), worked out by hand from planner.cpp's
 // constants (sum of the parts, then + 5% slack truncated to whole bytes).
 constexpr int64_t kHdLadderPeaks[] = {
-    250'565'750,  // defaults: 238,634,048 + 11,931,702
-    243'845'750,  // idle pool 4 -> 2 pictures: -6,400,000 before slack
-    234'222'710,  // queues 3 -> 1: -2 source and -2 output pictures
-    212'121'705,  // no prefetch: -6 source pictures, -1 reader
-    190'348'905,  // slice threads: x264 66 -> 51 units
-    173'656'425,  // rc-lookahead 10 -> 5: x264 51 -> 39.5 units; 165,387,072 + 8,269,353
+    250'255'756,  // defaults: 238,338,816 + 11,916,940
+    243'535'756,  // idle pool 4 -> 2 pictures: -6,400,000 before slack
+    233'912'716,  // queues 3 -> 1: -2 source and -2 output pictures
+    211'811'712,  // no prefetch: -6 source pictures, -1 reader
+    190'038'912,  // slice threads: x264 66 -> 51 units
+    173'346'432,  // rc-lookahead 10 -> 5: x264 51 -> 39.5 units; 165,091,840 + 8,254,592
 };
 
 TEST(PlannerDefaults, SettingsForTwoCpus) {
@@ -158,12 +167,13 @@ TEST(PlannerEstimate, DefaultPartsAreExactAndSumToThePeak) {
   EXPECT_EQ(part(e, "normalized_frames"), 6 * k720pFrame + k1080pSourceFrame);
   EXPECT_EQ(part(e, "x264"), 66 * k720pFrame);  // veryfast, 2 frame threads
   EXPECT_EQ(part(e, "audio"), 5 * kMiB);
-  EXPECT_EQ(part(e, "mux_index"), (1800 + 2813) * 64);
+  // A standard MP4 indexes nothing while rendering: its packets are spooled and muxed after.
+  EXPECT_EQ(part(e, "mux_index"), 0);
   expect_consistent(e);
   EXPECT_EQ(e.decoded_frame_bytes, 20 * k1080pSourceFrame);
-  // 238,634,048 before slack; about 250.6 MB in all.
-  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 238'634'048);
-  EXPECT_NEAR(static_cast<double>(e.peak_bytes), 238'634'048 * 1.05, 1.0);
+  // 238,338,816 before slack; about 250.3 MB in all.
+  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 238'338'816);
+  EXPECT_NEAR(static_cast<double>(e.peak_bytes), 238'338'816 * 1.05, 1.0);
 }
 
 TEST(PlannerEstimate, FullyDegradedPartsAreExact) {
@@ -181,9 +191,9 @@ TEST(PlannerEstimate, FullyDegradedPartsAreExact) {
   // Slices: 53 - 2 = 51 units; rc-lookahead 10 -> 5: -11.5 units; 39.5 is above the floor (38).
   EXPECT_EQ(part(e, "x264"), 54'604'800);  // 39.5 x 1,382,400
   expect_consistent(e);
-  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 165'387'072);
-  EXPECT_EQ(part(e, "slack"), 8'269'353);
-  EXPECT_EQ(e.peak_bytes, 173'656'425);
+  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 165'091'840);
+  EXPECT_EQ(part(e, "slack"), 8'254'592);
+  EXPECT_EQ(e.peak_bytes, 173'346'432);
   EXPECT_EQ(e.decoded_frame_bytes, 10 * k1080pSourceFrame);
 }
 
@@ -315,18 +325,35 @@ TEST(PlannerEstimate, PresetsCostMoreFromUltrafastToVeryslow) {
   }
 }
 
-TEST(PlannerEstimate, MuxIndexGrowsWithOutputFrames) {
+// The render holds one fragment's index (render_index_packets); the whole file's index is built
+// by the finishing remux, alone, and is a part of the peak only when it is larger than the render.
+TEST(PlannerEstimate, MuxIndexIsOneFragmentWhileRenderingAndTheWholeFileOnlyAtTheEnd) {
   PlanInputs in = hd_job();
+  in.render_index_packets = 60 + 95;  // a 2 s GOP at 30 fps, 2 s of AAC
+  in.finalize_index_packets = 1800 + 2813;
   const PlanSettings s = default_settings(in);
-  const int64_t minute = part(estimate(in, s), "mux_index");
+  const PlanEstimate minute = estimate(in, s);
+  EXPECT_EQ(part(minute, "mux_index"), 155 * 64);
+  EXPECT_EQ(part_or_zero(minute, "finalize_index"), 0)
+      << "a minute's index is far below the render";
+
+  // Ten times longer: the render's estimate does not change at all.
   in.output_video_frames = 10 * 1800;
   in.output_audio_frames = 10 * 2813;
+  in.finalize_index_packets = 10 * (1800 + 2813);
   const PlanEstimate ten_minutes = estimate(in, s);
-  EXPECT_EQ(part(ten_minutes, "mux_index"), 10 * minute);
-  EXPECT_EQ(part(ten_minutes, "mux_index"), (18000 + 28130) * 64);
-  in.output_audio_frames = 0;  // no audio: video packets only
-  EXPECT_EQ(part(estimate(in, s), "mux_index"), 18000 * 64);
+  EXPECT_EQ(ten_minutes.peak_bytes, minute.peak_bytes);
   expect_consistent(ten_minutes);
+
+  // A 40-hour output: the remux's index (baseline + runtime + 64 B a packet, with slack) is the
+  // peak, and the parts say so.
+  in.finalize_index_packets = 2400 * (1800 + 2813);
+  const PlanEstimate long_one = estimate(in, s);
+  const double finalize =
+      static_cast<double>(in.baseline_bytes + 10 * kMiB + in.finalize_index_packets * 64) * 1.05;
+  EXPECT_NEAR(static_cast<double>(long_one.peak_bytes), finalize, 1.0);
+  EXPECT_GT(part(long_one, "finalize_index"), 0);
+  expect_consistent(long_one);
 }
 
 TEST(PlannerEstimate, RequestedEncoderThreadsAreHonoured) {
