@@ -8,12 +8,16 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "media/decode_helper.h"
+#include "memory/cgroup.h"
 #include "support/subprocess.h"
 #include "support/test_media_env.h"
 
@@ -570,6 +574,146 @@ TEST_F(Cli, HeldCriticalPressureTakesTheLadderAndEndsCleanly) {
   EXPECT_TRUE(rep.value("ok", false));
   EXPECT_GT(rep["untracked"].value("bytes", int64_t{0}), 0);
   EXPECT_FALSE(fs::exists(report.string() + ".partial"));
+}
+
+// --- Under a real limit ------------------------------------------------------------------------
+
+// A memory cgroup made for one test (v1 or v2, under this process's own group) with a hard limit,
+// removed again at the end. Null when the hierarchy is not writable here (not root, no cgroupfs).
+class TestCgroup {
+ public:
+  static std::unique_ptr<TestCgroup> create(int64_t limit_bytes) {
+    const memory::CgroupInfo cg = memory::resolve_cgroup(memory::SysRoot{});
+    if (cg.memory.version == memory::CgroupVersion::None) return nullptr;
+    const bool v1 = cg.memory.version == memory::CgroupVersion::V1;
+    const fs::path dir = cg.memory.group / ("leancut-stress-" + std::to_string(::getpid()));
+    std::error_code ec;
+    if (!fs::create_directory(dir, ec) || ec) return nullptr;
+    auto group = std::unique_ptr<TestCgroup>(new TestCgroup(dir, v1));
+    if (!group->put(v1 ? "memory.limit_in_bytes" : "memory.max", std::to_string(limit_bytes))) {
+      return nullptr;  // the destructor removes the directory
+    }
+    return group;
+  }
+  ~TestCgroup() {
+    std::error_code ec;
+    fs::remove(dir_, ec);  // rmdir: empty once its processes are gone
+  }
+  TestCgroup(const TestCgroup&) = delete;
+  TestCgroup& operator=(const TestCgroup&) = delete;
+
+  const fs::path& dir() const { return dir_; }
+  bool v1() const { return v1_; }
+  // A key's value from a "key value" file (memory.oom_control, memory.events); nullopt if absent.
+  std::optional<int64_t> field(const char* file, const std::string& key) const {
+    std::ifstream in(dir_ / file);
+    std::string k;
+    int64_t v = 0;
+    while (in >> k >> v) {
+      if (k == key) return v;
+    }
+    return std::nullopt;
+  }
+  std::optional<int64_t> value(const char* file) const {
+    std::ifstream in(dir_ / file);
+    int64_t v = 0;
+    if (in >> v) return v;
+    return std::nullopt;
+  }
+
+ private:
+  TestCgroup(fs::path dir, bool v1) : dir_(std::move(dir)), v1_(v1) {}
+  bool put(const char* file, const std::string& text) const {
+    std::ofstream out(dir_ / file);
+    out << text;
+    out.flush();
+    return static_cast<bool>(out);
+  }
+
+  fs::path dir_;
+  bool v1_;
+};
+
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+
+// The stress test: a render inside a memory cgroup with a hard limit (the kernel's, not
+// leancut's) and pressure held critical. It must finish with every frame or stop with the
+// ladder's clear error; never a signal (the OOM killer's SIGKILL) and never an OOM kill in the
+// group. The planner must see the cgroup's limit as the budget. Where no cgroup can be made
+// (not root), the same render runs under setrlimit(RLIMIT_AS) instead.
+TEST_F(Cli, RenderUnderAHardLimitWithPressureHeldHighEndsCleanly) {
+  const fs::path bp = write("small.json", small_blueprint());
+  const fs::path out = dir_ / "out.mp4";
+  // ASan's shadow memory and quarantine make the same render several times larger.
+  const int64_t limit = (kAsan ? 1024 : 112) * int64_t{1} << 20;
+  std::vector<std::string> render = {
+      binary(),   "render", bp.string(),           "-o",          out.string(),
+      "--memory", "64G",    "--simulate-pressure", "ledger=0.97", "--json-progress"};
+  std::unique_ptr<TestCgroup> group = TestCgroup::create(limit);
+  std::vector<std::string> argv;
+  if (group) {
+    // The child joins the group before it becomes leancut: every byte it ever maps is charged.
+    const fs::path procs = group->dir() / "cgroup.procs";
+    argv = {"/bin/sh", "-c", "echo $$ > '" + procs.string() + "' && exec \"$0\" \"$@\""};
+  } else {
+    if (kAsan) GTEST_SKIP() << "no writable memory cgroup, and RLIMIT_AS cannot work under ASan";
+    std::printf("no writable memory cgroup here: using setrlimit(RLIMIT_AS) at 2 GiB instead\n");
+    argv = {"/bin/sh", "-c", "ulimit -v 2097152 && exec \"$0\" \"$@\""};
+  }
+  argv.insert(argv.end(), render.begin(), render.end());
+  ProcessResult r = run_process(argv, kTimeoutMs);
+
+  ASSERT_FALSE(r.timed_out) << r.err;
+  ASSERT_EQ(r.term_signal, 0) << "killed by signal " << r.term_signal << "\n" << r.err;
+  if (group) {
+    if (auto kills =
+            group->field(group->v1() ? "memory.oom_control" : "memory.events", "oom_kill")) {
+      EXPECT_EQ(*kills, 0) << "the kernel OOM-killed a process in the group";
+    }
+    if (group->v1()) {
+      const std::optional<int64_t> peak = group->value("memory.max_usage_in_bytes");
+      ASSERT_TRUE(peak.has_value());
+      EXPECT_LE(*peak, limit);
+      std::printf("cgroup v1 limit %lld MiB: the group peaked at %.1f MiB (failcnt %lld)\n",
+                  static_cast<long long>(limit >> 20), static_cast<double>(*peak) / (1 << 20),
+                  static_cast<long long>(group->value("memory.failcnt").value_or(-1)));
+    }
+  }
+  if (r.exit_code == kExitOverBudget) {
+    EXPECT_THAT(r.err, HasSubstr("stayed critical"));
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_THAT(leftovers({"small.json"}), ::testing::IsEmpty());
+    return;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty()) << r.err;
+  nlohmann::json done = nlohmann::json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(done.is_discarded()) << lines.back();
+  EXPECT_EQ(done.value("frames", int64_t{-1}), 60);
+  EXPECT_EQ(done["leaks"], nlohmann::json::array()) << lines.back();
+  EXPECT_LE(done.value("peak_rss_bytes", int64_t{0}), limit);
+  if (group) {
+    EXPECT_EQ(done["plan"].value("budget_from", ""), "cgroup") << done["plan"].dump();
+    EXPECT_EQ(done["plan"].value("budget_bytes", int64_t{0}), limit) << done["plan"].dump();
+  }
+  bool critical = false;
+  for (const auto& level : done["pressure"]["levels"]) {
+    critical = critical || level["level"] == "critical";
+  }
+  EXPECT_TRUE(critical) << done["pressure"].dump();
+  // The file is whole: every frame decodes at the output's size.
+  auto decoded = media::testing::decode_file(out);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_NE(decoded->video(), nullptr);
+  EXPECT_EQ(decoded->video()->frames, 60);
+  EXPECT_EQ(decoded->video()->width, 320);
+  EXPECT_EQ(decoded->video()->height, 180);
+  EXPECT_THAT(leftovers({"small.json", "out.mp4"}), ::testing::IsEmpty());
 }
 
 }  // namespace
