@@ -309,6 +309,7 @@ int run_render(const RenderArgs& args) {
                                 .account = job_account.get(),
                                 .frame_pool = args.frame_pool};
   options.rss_budget_bytes = plan.budget_bytes;
+  options.planned_peak_bytes = plan.plan.estimate.peak_bytes;
   options.min_frame_bytes = plan.plan.min_decoded_frame_bytes;
   options.pressure_source = held_pressure.get();
   options.evict_caches = [&probes] { probes.evict_to_low_water(); };

@@ -7,12 +7,25 @@
 
 namespace leancut::engine {
 
+namespace {
+
+memory::PressureOptions pressure_options(const GovernorOptions& o) {
+  memory::PressureOptions p;
+  if (o.planned_peak_bytes > 0 && o.budget_bytes > 0) {
+    p.working_set = memory::working_set_thresholds_for_plan(
+        static_cast<double>(o.planned_peak_bytes) / static_cast<double>(o.budget_bytes));
+  }
+  return p;
+}
+
+}  // namespace
+
 Governor::Governor(GovernorOptions options, std::function<void(Error)> on_give_up)
     : options_(options),
       on_give_up_(std::move(on_give_up)),
       clock_(SteadyClock::instance()),
       monitor_(memory::SysRoot{}, clock_),
-      tracker_(clock_),
+      tracker_(clock_, pressure_options(options)),
       ladder_(clock_) {}
 
 Governor::~Governor() {

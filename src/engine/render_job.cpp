@@ -533,6 +533,7 @@ Status RenderJob::run() {
   // (they act on it) and stopped before it goes.
   Governor governor({.budget_bytes = options_.rss_budget_bytes,
                      .ledger = impl.account,
+                     .planned_peak_bytes = options_.planned_peak_bytes,
                      .source = options_.pressure_source},
                     [&impl](Error e) { impl.fail(std::move(e)); });
   using memory::LadderStep;

@@ -86,6 +86,41 @@ TEST(PressureOptions, DefaultsAreValidAndBadThresholdsAreNamed) {
   EXPECT_FALSE(no_history.validate().ok());
 }
 
+// RSS the planner expects is not pressure: Low and Moderate move up to the plan (capped below
+// High), High and Critical never move, and the result is always a valid, rising set.
+TEST(SignalThresholds, WorkingSetThresholdsFollowThePlan) {
+  const auto expect_valid = [](const SignalThresholds& t, double planned) {
+    PressureOptions o;
+    o.working_set = t;
+    EXPECT_TRUE(o.validate().ok()) << "planned " << planned << ": " << o.validate().error().message;
+    EXPECT_DOUBLE_EQ(t.levels[2].enter, kDefaultWorkingSetThresholds.levels[2].enter);
+    EXPECT_DOUBLE_EQ(t.levels[3].enter, kDefaultWorkingSetThresholds.levels[3].enter);
+    EXPECT_DOUBLE_EQ(t.levels[3].exit, kDefaultWorkingSetThresholds.levels[3].exit);
+  };
+  for (double planned = 0.0; planned <= 1.2; planned += 0.01) {
+    expect_valid(working_set_thresholds_for_plan(planned), planned);
+  }
+  // Well inside the budget: the defaults.
+  const SignalThresholds roomy = working_set_thresholds_for_plan(0.5);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_DOUBLE_EQ(roomy.levels[i].enter, kDefaultWorkingSetThresholds.levels[i].enter);
+    EXPECT_DOUBLE_EQ(roomy.levels[i].exit, kDefaultWorkingSetThresholds.levels[i].exit);
+  }
+  // Planned at 83%: Low from 83%, Moderate from 85%; RSS at 80% (as planned) is no pressure.
+  const SignalThresholds planned = working_set_thresholds_for_plan(0.83);
+  EXPECT_DOUBLE_EQ(planned.levels[0].enter, 0.83);
+  EXPECT_NEAR(planned.levels[1].enter, 0.85, 1e-12);
+  EXPECT_EQ(planned.map(0.80, L::None), L::None);
+  EXPECT_EQ(kDefaultWorkingSetThresholds.map(0.80, L::None), L::Moderate);
+  EXPECT_EQ(planned.map(0.91, L::None), L::High);
+  // A plan at 96% of the budget: capped at 86% / 88%, still below High at 90%.
+  const SignalThresholds tight = working_set_thresholds_for_plan(0.96);
+  EXPECT_DOUBLE_EQ(tight.levels[0].enter, 0.86);
+  EXPECT_DOUBLE_EQ(tight.levels[1].enter, 0.88);
+  EXPECT_NEAR(tight.levels[1].exit, 0.78, 1e-12);
+  EXPECT_EQ(tight.map(0.96, L::None), L::Critical);
+}
+
 TEST(PressureInputsParse, AcceptsARatioOrKeyValues) {
   Result<PressureInputs> plain = parse_pressure_inputs("0.97");
   ASSERT_TRUE(plain.ok()) << plain.error().message;
