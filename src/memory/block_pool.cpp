@@ -1,5 +1,7 @@
 #include "memory/block_pool.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -9,8 +11,22 @@
 
 namespace leancut::memory {
 
+namespace {
+
+// Blocks from this size up are mapped directly: the kernel hands out zeroed pages (no second
+// zeroing pass over a 3 MB picture), munmap returns them to the system at once (RSS falls when
+// the pool trims), and they cannot fragment the heap. glibc would mmap them too (the allocator's
+// M_MMAP_THRESHOLD is 128 KiB, memory/allocator.h), but only the direct mapping says so.
+constexpr size_t kMapThreshold = 128 * 1024;
+
+}  // namespace
+
 void BlockPool::Block::Free::operator()(uint8_t* p) const {
-  std::free(p);
+  if (mapped_bytes > 0) {
+    ::munmap(p, mapped_bytes);
+  } else {
+    std::free(p);
+  }
 }
 
 BlockPool::BlockPool(Account* account, Options options)
@@ -70,14 +86,25 @@ Result<BlockPool::Block> BlockPool::allocate(int64_t size, std::chrono::millisec
   const auto rounded = static_cast<size_t>((size + static_cast<int64_t>(kAlignment) - 1) /
                                            static_cast<int64_t>(kAlignment)) *
                        kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (p == nullptr) {
-    return make_error(ErrorCode::OverBudget,
-                      "out of memory allocating a " + format_bytes(size) + " frame buffer");
-  }
-  std::memset(p, 0, rounded);  // as libav's pools (av_buffer_allocz): no stale bytes in padding
+  // Zeroed, as libav's own pools (av_buffer_allocz): no stale bytes in the padding.
   Block block;
-  block.data_.reset(static_cast<uint8_t*>(p));
+  if (rounded >= kMapThreshold) {
+    void* p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      return make_error(ErrorCode::OverBudget,
+                        "out of memory mapping a " + format_bytes(size) + " frame buffer");
+    }
+    block.data_ =
+        std::unique_ptr<uint8_t, Block::Free>(static_cast<uint8_t*>(p), Block::Free(rounded));
+  } else {
+    void* p = std::aligned_alloc(kAlignment, rounded);
+    if (p == nullptr) {
+      return make_error(ErrorCode::OverBudget,
+                        "out of memory allocating a " + format_bytes(size) + " frame buffer");
+    }
+    std::memset(p, 0, rounded);
+    block.data_.reset(static_cast<uint8_t*>(p));
+  }
   block.size_ = size;
   block.lease_ = std::move(lease.value());
   std::lock_guard lock(mu_);

@@ -64,7 +64,12 @@ class BlockPool {
 
    private:
     friend class BlockPool;
+    // Large blocks are their own mapping (mapped_bytes > 0, munmap); small ones come from
+    // malloc (std::free).
     struct Free {
+      Free() noexcept : mapped_bytes(0) {}
+      explicit Free(size_t mapped) noexcept : mapped_bytes(mapped) {}
+      size_t mapped_bytes;
       void operator()(uint8_t* p) const;
     };
     std::unique_ptr<uint8_t, Free> data_;
