@@ -293,6 +293,17 @@ int run_render(const RenderArgs& args) {
     }
     std::fprintf(stderr, "leancut render: %s; nothing was rendered (see `leancut plan`)\n",
                  refusal_message(plan).c_str());
+    if (stages) {
+      // The report says why: the plan with its parts, and the stages that ran.
+      stages->end();
+      const int64_t peak = memory::read_peak_rss_bytes().value_or(0);
+      if (Status s = write_report(
+              args.report, args.output, make_error(ErrorCode::OverBudget, refusal_message(plan)),
+              plan, engine::RenderStats{}, stages->stages(), peak, caches_json(probes));
+          !s) {
+        std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
+      }
+    }
     return kExitOverBudget;
   }
   // The ledger: the process account holds the budget; the job may charge what the planner's

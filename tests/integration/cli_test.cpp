@@ -503,6 +503,25 @@ TEST_F(Cli, RenderRefusesABudgetItCannotFitAndWritesNothing) {
   EXPECT_THAT(last.value("message", ""), HasSubstr("needs at least")) << lines.back();
   EXPECT_FALSE(fs::exists(out));
   EXPECT_THAT(leftovers({"small.json"}), ::testing::IsEmpty());
+
+  // With --report, the report is the one file written: the refusal, the plan, the stages run.
+  const fs::path report = dir_ / "report.json";
+  ProcessResult rep = run(
+      {"render", bp.string(), "-o", out.string(), "--memory", "1M", "--report", report.string()});
+  EXPECT_EQ(rep.exit_code, kExitOverBudget) << rep.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_THAT(leftovers({"small.json", "report.json"}), ::testing::IsEmpty());
+  std::ifstream f(report);
+  nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j.value("ok", true), false);
+  EXPECT_EQ(j["error"].value("code", ""), "over budget") << j.dump();
+  EXPECT_THAT(j["error"].value("message", ""), HasSubstr("needs at least"));
+  EXPECT_EQ(j["plan"].value("fits", true), false);
+  std::vector<std::string> names;
+  for (const auto& stage : j["stages"]) names.push_back(stage.value("name", ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"parse", "probe", "plan"}));
+  EXPECT_EQ(j["leaks"], nlohmann::json::array());
 }
 
 TEST_F(Cli, RenderWithinABudgetReportsNoLeaks) {
