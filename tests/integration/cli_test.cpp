@@ -597,22 +597,44 @@ TEST_F(Cli, HeldCriticalPressureTakesTheLadderAndEndsCleanly) {
 
 // --- Under a real limit ------------------------------------------------------------------------
 
-// A memory cgroup made for one test (v1 or v2, under this process's own group) with a hard limit,
-// removed again at the end. Null when the hierarchy is not writable here (not root, no cgroupfs).
+// A cgroup made for one test (v1 or v2, under this process's own group for the controller) with
+// the given settings, removed again at the end. Null when the hierarchy is not writable here (not
+// root, no cgroupfs) or a setting is refused.
 class TestCgroup {
  public:
-  static std::unique_ptr<TestCgroup> create(int64_t limit_bytes) {
-    const memory::CgroupInfo cg = memory::resolve_cgroup(memory::SysRoot{});
-    if (cg.memory.version == memory::CgroupVersion::None) return nullptr;
-    const bool v1 = cg.memory.version == memory::CgroupVersion::V1;
-    const fs::path dir = cg.memory.group / ("leancut-stress-" + std::to_string(::getpid()));
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  // `v1` / `v2`: the files to write for each version ("memory.limit_in_bytes" vs "memory.max").
+  static std::unique_ptr<TestCgroup> create(const memory::CgroupDir& controller, const Settings& v1,
+                                            const Settings& v2) {
+    if (controller.version == memory::CgroupVersion::None) return nullptr;
+    const bool is_v1 = controller.version == memory::CgroupVersion::V1;
+    const fs::path dir = controller.group / ("leancut-test-" + std::to_string(::getpid()));
     std::error_code ec;
     if (!fs::create_directory(dir, ec) || ec) return nullptr;
-    auto group = std::unique_ptr<TestCgroup>(new TestCgroup(dir, v1));
-    if (!group->put(v1 ? "memory.limit_in_bytes" : "memory.max", std::to_string(limit_bytes))) {
-      return nullptr;  // the destructor removes the directory
+    auto group = std::unique_ptr<TestCgroup>(new TestCgroup(dir, is_v1));
+    for (const auto& [file, value] : is_v1 ? v1 : v2) {
+      if (!group->put(file.c_str(), value)) return nullptr;  // the destructor removes it
     }
     return group;
+  }
+  static std::unique_ptr<TestCgroup> with_memory_limit(int64_t bytes) {
+    const std::string b = std::to_string(bytes);
+    return create(memory::resolve_cgroup(memory::SysRoot{}).memory, {{"memory.limit_in_bytes", b}},
+                  {{"memory.max", b}});
+  }
+  static std::unique_ptr<TestCgroup> with_cpu_quota(int64_t quota_us, int64_t period_us) {
+    return create(memory::resolve_cgroup(memory::SysRoot{}).cpu,
+                  {{"cpu.cfs_period_us", std::to_string(period_us)},
+                   {"cpu.cfs_quota_us", std::to_string(quota_us)}},
+                  {{"cpu.max", std::to_string(quota_us) + " " + std::to_string(period_us)}});
+  }
+  // argv that runs `command` inside this group: the shell joins it, then becomes the command.
+  std::vector<std::string> wrap(const std::vector<std::string>& command) const {
+    std::vector<std::string> argv = {
+        "/bin/sh", "-c",
+        "echo $$ > '" + (dir_ / "cgroup.procs").string() + "' && exec \"$0\" \"$@\""};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
   }
   ~TestCgroup() {
     std::error_code ec;
@@ -672,18 +694,17 @@ TEST_F(Cli, RenderUnderAHardLimitWithPressureHeldHighEndsCleanly) {
   std::vector<std::string> render = {
       binary(),   "render", bp.string(),           "-o",          out.string(),
       "--memory", "64G",    "--simulate-pressure", "ledger=0.97", "--json-progress"};
-  std::unique_ptr<TestCgroup> group = TestCgroup::create(limit);
+  std::unique_ptr<TestCgroup> group = TestCgroup::with_memory_limit(limit);
   std::vector<std::string> argv;
   if (group) {
     // The child joins the group before it becomes leancut: every byte it ever maps is charged.
-    const fs::path procs = group->dir() / "cgroup.procs";
-    argv = {"/bin/sh", "-c", "echo $$ > '" + procs.string() + "' && exec \"$0\" \"$@\""};
+    argv = group->wrap(render);
   } else {
     if (kAsan) GTEST_SKIP() << "no writable memory cgroup, and RLIMIT_AS cannot work under ASan";
     std::printf("no writable memory cgroup here: using setrlimit(RLIMIT_AS) at 2 GiB instead\n");
     argv = {"/bin/sh", "-c", "ulimit -v 2097152 && exec \"$0\" \"$@\""};
+    argv.insert(argv.end(), render.begin(), render.end());
   }
-  argv.insert(argv.end(), render.begin(), render.end());
   ProcessResult r = run_process(argv, kTimeoutMs);
 
   ASSERT_FALSE(r.timed_out) << r.err;
@@ -733,6 +754,28 @@ TEST_F(Cli, RenderUnderAHardLimitWithPressureHeldHighEndsCleanly) {
   EXPECT_EQ(decoded->video()->width, 320);
   EXPECT_EQ(decoded->video()->height, 180);
   EXPECT_THAT(leftovers({"small.json", "out.mp4"}), ::testing::IsEmpty());
+}
+
+// Threads follow the cgroup's CPU quota, not the host's cores: inside a group limited to one CPU
+// the planner counts one CPU and gives x264 one thread.
+TEST_F(Cli, ThreadsFollowTheCgroupCpuQuota) {
+  const fs::path bp = write("small.json", small_blueprint());
+  std::unique_ptr<TestCgroup> group = TestCgroup::with_cpu_quota(100'000, 100'000);
+  if (!group) GTEST_SKIP() << "no writable cpu cgroup here (not root?)";
+  ProcessResult r = run_process(group->wrap({binary(), "plan", bp.string(), "--json"}), kTimeoutMs);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j.value("cpu_count", 0), 1) << r.out;
+  EXPECT_EQ(j["settings"].value("encoder_threads", 0), 1) << r.out;
+
+  // Outside it, on a host with more CPUs than that, more.
+  if (::sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+    ProcessResult host = run({"plan", bp.string(), "--json"});
+    nlohmann::json h = nlohmann::json::parse(host.out, nullptr, false);
+    ASSERT_FALSE(h.is_discarded()) << host.out;
+    EXPECT_GE(h.value("cpu_count", 0), 2) << host.out;
+  }
 }
 
 }  // namespace
