@@ -212,7 +212,7 @@ struct RenderJob::Impl::VideoCursor {
     while (true) {
       if (!lookahead) {
         LEANCUT_ASSIGN_OR_RETURN(std::optional<media::DecodedFrame> f, reader->next());
-        if (!f) return ok_status();
+        if (!f) return check_end(t, impl);
         lookahead = std::move(f);
         ++impl.video_frames_decoded;
       }
@@ -222,6 +222,24 @@ struct RenderJob::Impl::VideoCursor {
       held_id = ++impl.next_picture_id;
       if (held->time >= t) return ok_status();
     }
+  }
+
+  // The stream has ended. Holding its last picture is right only if that picture is the one the
+  // probe found last: a stream that stops well before (a file truncated or replaced after it
+  // was probed, or whose index promises more than its data holds) would otherwise freeze on
+  // screen, silently. Four frames of slack: up to three trailing non-reference pictures may
+  // have been skipped while catching up to an in point.
+  Status check_end(Rational t, const Impl& impl) const {
+    const media::VideoInfo& v = *impl.job_.timeline_.sources[static_cast<size_t>(source)].video;
+    const Rational frame = v.frame_rate > Rational{0} ? Rational{1} / v.frame_rate : Rational{0};
+    const Rational last_start = held ? held->time : Rational{0};
+    if (t <= last_start || last_start + Rational{4} * frame >= v.duration) return ok_status();
+    return make_error(ErrorCode::MediaError,
+                      display_path(reader->path()) + ": the video stops at " +
+                          last_start.to_seconds_string() +
+                          ", but the source was probed to run to " +
+                          v.duration.to_seconds_string() + " and the shot needs a picture at " +
+                          t.to_seconds_string() + " (truncated or damaged?)");
   }
 
   // True when a shot starting at t in the same source can go on decoding from here: t is not

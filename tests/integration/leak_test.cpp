@@ -345,6 +345,31 @@ TEST_F(Leak, SourceDamagedMidwayLeavesAccountsAtZeroAndNoFiles) {
   EXPECT_TRUE(fs::is_empty(out_dir_)) << "left behind:" << files_in(out_dir_);
 }
 
+// A source cut short after it was probed, where nothing tells the reader (MPEG-TS has no
+// index): its stream ends early, and the shot that needs pictures past that end fails with the
+// reason instead of freezing the last picture on screen.
+TEST_F(Leak, SourceCutShortAfterProbingFailsInsteadOfFreezing) {
+  const fs::path cut = dir_ / "cut.ts";
+  fs::copy_file(test_media_dir() / "j_offset.ts", cut);
+  RenderCase c{.name = "cut", .output = {.width = 320, .height = 180}};
+  c.shots = {shot("a_720p30.mp4", "0", "1"), shot(cut.string(), "1", "2"),
+             shot(cut.string(), "6.5", "7.5")};
+  std::optional<engine::Timeline> timeline = resolve(blueprint_json(c));
+  ASSERT_TRUE(timeline);
+  ASSERT_EQ(timeline->sources[1].video->duration, Rational{8});
+  fs::resize_file(cut, fs::file_size(cut) / 2);  // about 4 s of its 8 s remain
+
+  engine::RenderJob job(std::move(*timeline), {.output = out_dir_ / "out.mp4", .threads = 2});
+  Status s = job.run();
+  print_failure("cut", job, s);
+  ASSERT_FALSE(s.ok()) << "rendered a frozen picture from a truncated source";
+  EXPECT_NE(s.error().message.find("shots[2]"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("cut.ts"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("truncated"), std::string::npos) << s.error().message;
+  expect_ledger_clean(job.stats(), "cut");
+  EXPECT_TRUE(fs::is_empty(out_dir_)) << "left behind:" << files_in(out_dir_);
+}
+
 // cancel() from another thread at several points of a render (inside the first shot, across a
 // cut while the next shot is prefetched, deep in): accounts at zero and no temp file each time.
 TEST_F(Leak, CancelledMidwayLeavesAccountsAtZeroAndNoFiles) {
