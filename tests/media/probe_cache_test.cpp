@@ -10,8 +10,7 @@
 #include <memory>
 
 #include "fakes/fake_clock.h"
-#include "media/decode_helper.h"
-#include "media/testmedia.h"
+#include "support/test_media_env.h"
 
 extern "C" {
 #include <unistd.h>
@@ -22,16 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+const void* const kMediaEnv = ::leancut::testing::register_test_media_environment();
+
 class ProbeCacheTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    testing::quiet_libav_logs();
-    dir_ = std::make_unique<fs::path>(testing::shared_test_media_dir());
-    auto clips = generate_test_media(*dir_, {});
-    ASSERT_TRUE(clips.ok()) << clips.error().message;
-  }
-  static void TearDownTestSuite() { dir_.reset(); }
-
   void SetUp() override {
     scratch_ = fs::temp_directory_path() /
                ("leancut-probe-cache-" + std::to_string(::getpid()) + "-" +
@@ -41,16 +34,13 @@ class ProbeCacheTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(scratch_); }
 
-  static fs::path clip(const char* name) { return *dir_ / name; }
+  static fs::path clip(const char* name) { return ::leancut::testing::test_media_dir() / name; }
 
-  static std::unique_ptr<fs::path> dir_;
   fs::path scratch_;
   fakes::FakeClock clock_;
   std::shared_ptr<memory::Account> account_ =
       memory::Account::make_root("probe_cache", memory::kNoLimit);
 };
-
-std::unique_ptr<fs::path> ProbeCacheTest::dir_;
 
 TEST_F(ProbeCacheTest, ProbesOnceThenAnswersFromMemoryWithTheSameResult) {
   ProbeCache probes(ProbeCache::default_options(), clock_, account_.get());
