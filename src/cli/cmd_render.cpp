@@ -283,6 +283,18 @@ int run_render(const RenderArgs& args) {
   if (stages) stages->begin("plan");
   const JobPlan plan = plan_job(*timeline, args.memory_bytes, args.threads, args.encoder_threads,
                                 media::Muxer::guess_format(args.output));
+  // With --report: ends the stages and writes the report; a report that cannot be written is
+  // said on stderr but does not change the render's exit code.
+  const auto report_if_asked = [&](const Status& status, const engine::RenderStats& st,
+                                   int64_t peak) {
+    if (!stages) return;
+    stages->end();
+    if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak,
+                                caches_json(probes));
+        !s) {
+      std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
+    }
+  };
   if (!plan.plan.fits) {
     if (json) {
       nlohmann::json j = {{"event", "error"},
@@ -293,17 +305,9 @@ int run_render(const RenderArgs& args) {
     }
     std::fprintf(stderr, "leancut render: %s; nothing was rendered (see `leancut plan`)\n",
                  refusal_message(plan).c_str());
-    if (stages) {
-      // The report says why: the plan with its parts, and the stages that ran.
-      stages->end();
-      const int64_t peak = memory::read_peak_rss_bytes().value_or(0);
-      if (Status s = write_report(
-              args.report, args.output, make_error(ErrorCode::OverBudget, refusal_message(plan)),
-              plan, engine::RenderStats{}, stages->stages(), peak, caches_json(probes));
-          !s) {
-        std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
-      }
-    }
+    // The report says why: the plan with its parts, and the stages that ran.
+    report_if_asked(make_error(ErrorCode::OverBudget, refusal_message(plan)), engine::RenderStats{},
+                    memory::read_peak_rss_bytes().value_or(0));
     return kExitOverBudget;
   }
   // The ledger: the process account holds the budget; the job may charge what the planner's
@@ -368,14 +372,7 @@ int run_render(const RenderArgs& args) {
   const engine::Timeline& tl = job.timeline();
   const int64_t peak = memory::read_peak_rss_bytes().value_or(rss_peak_sampled);
   const bool within_budget = plan.budget_bytes == 0 || peak <= plan.budget_bytes;
-  if (stages) {
-    stages->end();
-    if (Status s = write_report(args.report, args.output, status, plan, st, stages->stages(), peak,
-                                caches_json(probes));
-        !s) {
-      std::fprintf(stderr, "leancut render: --report: %s\n", s.error().message.c_str());
-    }
-  }
+  report_if_asked(status, st, peak);
   const double ratio = st.frames_out > 0 ? static_cast<double>(st.video_frames_decoded) /
                                                static_cast<double>(st.frames_out)
                                          : 0;

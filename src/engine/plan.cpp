@@ -25,18 +25,21 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
   in.output_video_frames = timeline.total_frames;
   // AAC frames: 1,024 samples each.
   in.output_audio_frames = (timeline.total_samples + 1023) / 1024;
-  // MP4/MOV: a standard layout spools the packets and muxes them after the render, so the whole
-  // index comes at the end; a fragmented one indexes a fragment (one GOP) at a time
-  // (render_job.cpp). Other containers keep next to no index (matroska: a cue per keyframe).
-  if (context.output_format == "mp4" || context.output_format == "mov") {
-    if (out.mp4_layout == "fragmented") {
+  // Where the muxer's index lives (render_job.h): one GOP's packets during the render, or every
+  // packet after it.
+  switch (mux_index_for(context.output_format, out.mp4_layout)) {
+    case MuxIndex::PerFragment: {
       const Rational gop = Rational{out.video.gop_seconds};
       in.render_index_packets =
           round_half_up(out.fps * gop) +
           round_half_up(gop * Rational{out.audio.sample_rate} / Rational{1024}) + 1;
-    } else {
-      in.finalize_index_packets = in.output_video_frames + in.output_audio_frames;
+      break;
     }
+    case MuxIndex::AfterRender:
+      in.finalize_index_packets = in.output_video_frames + in.output_audio_frames;
+      break;
+    case MuxIndex::Negligible:
+      break;
   }
   in.cpu_count = std::max(1, context.cpu_count);
   in.encoder_preset = out.video.preset;

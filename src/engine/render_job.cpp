@@ -530,6 +530,11 @@ media::VideoEncoderSettings video_settings(const blueprint::Output& out, int thr
 
 }  // namespace
 
+MuxIndex mux_index_for(const std::string& format, const std::string& mp4_layout) {
+  if (format != "mp4" && format != "mov") return MuxIndex::Negligible;
+  return mp4_layout == "fragmented" ? MuxIndex::PerFragment : MuxIndex::AfterRender;
+}
+
 Status RenderJob::run() {
   const auto started = std::chrono::steady_clock::now();
   Impl impl(*this);
@@ -605,10 +610,11 @@ Status RenderJob::run() {
   // file, with the index built when memory is otherwise free, and a render peak that does not
   // grow with the timeline's length. Costs one more pass over the file.
   const std::string& layout = timeline_.output.mp4_layout;
-  const bool is_mp4 = format == "mp4" || format == "mov";
+  const MuxIndex mux_index = mux_index_for(format, layout);
   std::optional<std::filesystem::path> spool_path;
-  if (is_mp4 && layout != "fragmented")
+  if (mux_index == MuxIndex::AfterRender) {
     spool_path = std::filesystem::path(temp.string() + ".spool");
+  }
   const int threads = default_threads(options_.threads);
   // One thread per decoder: frame threading would hold a copy of the reference frames per thread
   // (memory) and restart after every seek (time); the prefetch decodes the next shot beside the
@@ -627,11 +633,11 @@ Status RenderJob::run() {
     as.bitrate = timeline_.output.audio.bitrate;
     LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
     LEANCUT_ASSIGN_OR_RETURN(auto muxer, media::Muxer::open(temp, format));
-    if (layout == "fragmented" && is_mp4) {
+    if (mux_index == MuxIndex::PerFragment) {
       // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
       // whole file's, and the file ends with an mfra index for seeking.
       LEANCUT_TRY(muxer->set_option("movflags", "+frag_keyframe+default_base_moof"));
-    } else if (layout == "faststart" && is_mp4) {
+    } else if (mux_index == MuxIndex::AfterRender && layout == "faststart") {
       LEANCUT_TRY(muxer->set_option("movflags", "+faststart"));
     }
     LEANCUT_ASSIGN_OR_RETURN(int video_stream, muxer->add_stream(video_enc->context()));

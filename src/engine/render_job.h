@@ -36,6 +36,14 @@
 
 namespace leancut::engine {
 
+// Where the muxer's per-packet index lives for an output in container `format` (a muxer name)
+// with blueprint `mp4_layout`. Standard and fast-start MP4/MOV spool the packets and mux them
+// once the render's memory is freed (media/packet_spool.h), so the whole index comes after the
+// render; a fragmented MP4 indexes one fragment (a GOP) at a time; other containers keep next to
+// no index (matroska: a cue per keyframe). The render and the planner both follow this.
+enum class MuxIndex { Negligible, PerFragment, AfterRender };
+MuxIndex mux_index_for(const std::string& format, const std::string& mp4_layout);
+
 // Queue bounds: each exists so memory stays flat in the number of shots; see docs/architecture.md.
 // Decoded frames wait for the normalizer: a few frames smooth out seeks and slow shots.
 inline constexpr QueueLimits kDecodedQueue{.max_items = 3, .max_bytes = 12u << 20};

@@ -56,7 +56,7 @@ TEST(BlockPool, FreshBlocksAreZeroedAndAlignedSmallOrLarge) {
     for (int64_t i = 0; i < size; ++i) nonzero += b.value().data()[i] != 0 ? 1 : 0;
     EXPECT_EQ(nonzero, 0) << size;
     std::fill(b.value().data(), b.value().data() + size, uint8_t{0xab});  // writable throughout
-    pool.give_back(std::move(b.value()));  // no idle room: freed
+    pool.give_back(std::move(b.value()));                                 // no idle room: freed
     EXPECT_EQ(account->current_bytes(), 0);
   }
   EXPECT_EQ(pool.stats().frees, 2);
