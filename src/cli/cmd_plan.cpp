@@ -35,8 +35,10 @@ nlohmann::json plan_to_json(const JobPlan& p) {
   nlohmann::json parts = nlohmann::json::array();
   for (const memory::PlanPart& part : p.plan.estimate.parts) {
     parts.push_back({{"name", part.name}, {"bytes", part.bytes}, {"how", part.how}});
+    if (!part.account.empty()) parts.back()["account"] = part.account;
   }
   return {{"peak_bytes", p.plan.estimate.peak_bytes},
+          {"tracked_bytes", p.plan.estimate.tracked_bytes},
           {"min_bytes", p.plan.min_bytes},
           {"budget_bytes", p.budget_bytes},
           {"budget_from", p.budget_from},
@@ -64,8 +66,9 @@ void print_plan(const JobPlan& p, std::FILE* out) {
   std::fprintf(out, "\nleast budget that could run it: %s\n",
                memory::format_bytes(p.plan.min_bytes).c_str());
   for (const memory::PlanPart& part : p.plan.estimate.parts) {
-    std::fprintf(out, "  %-18s %12s  %s\n", part.name.c_str(),
-                 memory::format_bytes(part.bytes).c_str(), part.how.c_str());
+    std::fprintf(out, "  %-18s %12s  %s%s\n", part.name.c_str(),
+                 memory::format_bytes(part.bytes).c_str(), part.how.c_str(),
+                 part.account.empty() ? "" : "  [ledger]");
   }
   std::fprintf(
       out,

@@ -35,7 +35,9 @@ nlohmann::json accounts_json(const std::vector<memory::AccountStats>& accounts) 
                    {"live_leases", a.live_leases},
                    {"reservations", a.reservations},
                    {"refusals", a.refusals},
-                   {"waits", a.waits}});
+                   {"waits", a.waits},
+                   {"overdrafts", a.overdrafts}});
+    if (a.limit_bytes != memory::kNoLimit) out.back()["limit_bytes"] = a.limit_bytes;
   }
   return out;
 }
@@ -156,6 +158,16 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
   }
   j["stages"] = js;
   j["accounts"] = accounts_json(st.accounts);
+  // Beside each measured peak, what the planner expected of that account (the job: all of them).
+  for (nlohmann::json& a : j["accounts"]) {
+    const std::string path = a["account"].get<std::string>();
+    const std::string name = path.substr(path.rfind('/') + 1);
+    int64_t estimate = name == "job" ? plan.plan.estimate.tracked_bytes : 0;
+    for (const memory::PlanPart& part : plan.plan.estimate.parts) {
+      if (part.account == name) estimate += part.bytes;
+    }
+    a["estimate_bytes"] = estimate;
+  }
   j["frame_pool"] = frame_pool_json(st);
   // What the ledger cannot see: codec internals (x264's lookahead), libraries, fragmentation.
   const int64_t ledger_peak = st.accounts.empty() ? 0 : st.accounts.front().peak_bytes;
@@ -312,18 +324,24 @@ int run_render(const RenderArgs& args) {
   }
   // The ledger: the process account holds the budget; the job may charge what the planner's
   // estimate of the untracked parts (codecs' internals, libraries) leaves of it.
-  const int64_t untracked = plan.plan.estimate.peak_bytes - plan.plan.estimate.decoded_frame_bytes;
+  const memory::PlanEstimate& estimate = plan.plan.estimate;
+  const int64_t untracked = estimate.peak_bytes - estimate.tracked_bytes;
   if (plan.budget_bytes > 0) process_account->set_limit(plan.budget_bytes);
   auto job_account = process_account->make_child(
-      "job", plan.budget_bytes > 0
-                 ? std::max(plan.plan.estimate.decoded_frame_bytes, plan.budget_bytes - untracked)
-                 : memory::kNoLimit);
+      "job", plan.budget_bytes > 0 ? std::max(estimate.tracked_bytes, plan.budget_bytes - untracked)
+                                   : memory::kNoLimit);
+  // Decoded pictures get the job's limit less the other components' planned share.
+  const int64_t downstream = estimate.tracked_bytes - estimate.decoded_frame_bytes;
   engine::RenderOptions options{.output = args.output,
                                 .threads = plan.cpu_count,
                                 .decoder_threads = args.decoder_threads,
                                 .account = job_account.get(),
                                 .frame_pool = args.frame_pool};
   options.rss_budget_bytes = plan.budget_bytes;
+  if (plan.budget_bytes > 0) {
+    options.decoded_frames_limit =
+        std::max(estimate.decoded_frame_bytes, job_account->limit_bytes() - downstream);
+  }
   options.planned_peak_bytes = plan.plan.estimate.peak_bytes;
   options.min_frame_bytes = plan.plan.min_decoded_frame_bytes;
   options.pressure_source = held_pressure.get();

@@ -25,6 +25,10 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
   in.output_video_frames = timeline.total_frames;
   // AAC frames: 1,024 samples each.
   in.output_audio_frames = (timeline.total_samples + 1023) / 1024;
+  // The audio queue full: AAC frames of planar float samples (4 bytes), up to its byte bound.
+  in.audio_queue_bytes = std::min<int64_t>(
+      static_cast<int64_t>(kAudioOutQueue.max_items) * 1024 * out.audio.channels * 4,
+      static_cast<int64_t>(kAudioOutQueue.max_bytes));
   // Where the muxer's index lives (render_job.h): one GOP's packets during the render, or every
   // packet after it.
   switch (mux_index_for(context.output_format, out.mp4_layout)) {

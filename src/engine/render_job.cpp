@@ -16,6 +16,7 @@
 #include "media/audio_normalizer.h"
 #include "media/av_ptr.h"
 #include "media/av_time.h"
+#include "media/charge.h"
 #include "media/encode.h"
 #include "media/mux.h"
 #include "media/packet_spool.h"
@@ -66,7 +67,11 @@ struct RenderJob::Impl {
                         ? memory::Account::make_root("job", memory::kNoLimit)
                         : nullptr),
         account(own_account ? own_account.get() : job.options_.account),
-        decoded_frames_account(account->make_child("decoded_frames", memory::kNoLimit)),
+        decoded_frames_account(
+            account->make_child("decoded_frames", job.options_.decoded_frames_limit)),
+        encoder_input_account(account->make_child("encoder_input", memory::kNoLimit)),
+        packets_account(account->make_child("packets", memory::kNoLimit)),
+        io_buffers_account(account->make_child("io_buffers", memory::kNoLimit)),
         frame_blocks(decoded_frames_account.get(),
                      {.max_idle_bytes = job.options_.frame_pool_idle_bytes}),
         frame_pool(&frame_blocks, {.wait = job.options_.budget_wait, .stop = stop.get_token()}),
@@ -78,7 +83,15 @@ struct RenderJob::Impl {
   // outlive the pool, the pool outlives every frame.
   std::unique_ptr<memory::Account> own_account;
   memory::Account* account;
+  // The job's components (docs/report.md). Admission is at decoded_frames: the pool waits there
+  // for budget before it allocates. The others hold memory libav allocated (pictures a filter
+  // made, audio frames, packets, I/O buffers), charged as it appears and for as long as it
+  // lives; it comes from decoded pictures and is bounded by the queues, so it closes the gate
+  // for new pictures rather than being refused.
   std::unique_ptr<memory::Account> decoded_frames_account;
+  std::unique_ptr<memory::Account> encoder_input_account;  // normalized pictures and audio
+  std::unique_ptr<memory::Account> packets_account;        // demuxed and encoded, until consumed
+  std::unique_ptr<memory::Account> io_buffers_account;     // demuxers', muxer's, spool's buffers
   memory::BlockPool frame_blocks;
   std::stop_source stop;  // wakes decoders waiting for budget when the job fails
   media::FramePool frame_pool;
@@ -158,9 +171,11 @@ struct RenderJob::Impl {
     const media::ProbeInfo& probe = job_.timeline_.sources[source];
     LEANCUT_ASSIGN_OR_RETURN(
         auto reader,
-        media::StreamReader::open(
-            probe, kind,
-            {.threads = threads, .frame_pool = job_.options_.frame_pool ? &frame_pool : nullptr}));
+        media::StreamReader::open(probe, kind,
+                                  {.threads = threads,
+                                   .frame_pool = job_.options_.frame_pool ? &frame_pool : nullptr,
+                                   .packet_account = packets_account.get(),
+                                   .io_account = io_buffers_account.get()}));
     CountedReader counted{std::move(reader), this};
     if (seek_to) LEANCUT_TRY(counted->seek(*seek_to));
     return counted;
@@ -365,7 +380,8 @@ void RenderJob::Impl::normalize_loop() {
                                      .height = tl.output.height,
                                      .frame_rate = tl.output.fps,
                                      .background = tl.output.background,
-                                     .threads = 1});
+                                     .threads = 1,
+                                     .output_account = encoder_input_account.get()});
   media::FramePtr last;
   while (std::optional<VideoWork> work = decoded.pop()) {
     media::FramePtr out;
@@ -398,6 +414,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
   auto push_ready = [&]() -> bool {
     while (media::FramePtr f = normalizer.pop_frame()) {
       std::size_t bytes = media::frame_bytes(f.get());
+      media::charge_frame(f.get(), encoder_input_account.get(), static_cast<int64_t>(bytes));
       if (!audio_out.push(std::move(f), bytes)) return false;
     }
     return true;
@@ -429,6 +446,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
   }
   if (media::FramePtr last = normalizer.pop_last_frame()) {
     std::size_t bytes = media::frame_bytes(last.get());
+    media::charge_frame(last.get(), encoder_input_account.get(), static_cast<int64_t>(bytes));
     if (!audio_out.push(std::move(last), bytes)) return;
   }
   audio_out.close();
@@ -439,11 +457,15 @@ Status RenderJob::Impl::encode_loop(media::Encoder& video_enc, media::Encoder* a
   const Timeline& tl = job_.timeline_;
   const Rational fps = tl.output.fps;
   const int64_t sample_rate = tl.output.audio.sample_rate;
+  // Packets are charged until the sink is done with them (the muxer may queue them to
+  // interleave).
   auto write_video = [&](AVPacket* pkt) -> Status {
+    media::charge_packet(pkt, packets_account.get());
     job_.bytes_written_ += pkt->size;
     return muxer.write(pkt, video_stream, video_enc.time_base());
   };
   auto write_audio = [&](AVPacket* pkt) -> Status {
+    media::charge_packet(pkt, packets_account.get());
     job_.bytes_written_ += pkt->size;
     return muxer.write(pkt, audio_stream, audio_enc->time_base());
   };
@@ -562,7 +584,7 @@ Status RenderJob::run() {
   using memory::LadderStep;
   const QueueLimits decoded_limits = impl.decoded.limits();
   const QueueLimits video_out_limits = impl.video_out.limits();
-  const int64_t account_limit = impl.account->limit_bytes();
+  const int64_t frames_limit = impl.decoded_frames_account->limit_bytes();
   memory::LadderAction trim_pools =
       governor.ladder().add_action(LadderStep::TrimPools, [&] { impl.frame_blocks.trim(0); });
   memory::LadderAction evict_caches;
@@ -587,9 +609,10 @@ Status RenderJob::run() {
   memory::LadderAction backpressure = governor.ladder().add_action(
       LadderStep::Backpressure,
       [&] {
-        impl.account->set_limit(std::max(impl.account->current_bytes(), options_.min_frame_bytes));
+        impl.decoded_frames_account->set_limit(
+            std::max(impl.decoded_frames_account->current_bytes(), options_.min_frame_bytes));
       },
-      [&] { impl.account->set_limit(account_limit); });
+      [&] { impl.decoded_frames_account->set_limit(frames_limit); });
   governor.start();
   auto stage = [this](const char* name) {
     if (options_.stages != nullptr) options_.stages->begin(name);
@@ -632,7 +655,8 @@ Status RenderJob::run() {
     as.channels = timeline_.output.audio.channels;
     as.bitrate = timeline_.output.audio.bitrate;
     LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
-    LEANCUT_ASSIGN_OR_RETURN(auto muxer, media::Muxer::open(temp, format));
+    LEANCUT_ASSIGN_OR_RETURN(auto muxer,
+                             media::Muxer::open(temp, format, impl.io_buffers_account.get()));
     if (mux_index == MuxIndex::PerFragment) {
       // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
       // whole file's, and the file ends with an mfra index for seeking.
@@ -645,7 +669,8 @@ Status RenderJob::run() {
     LEANCUT_TRY(muxer->start());
     std::unique_ptr<media::PacketSpool> spool;
     if (spool_path) {
-      LEANCUT_ASSIGN_OR_RETURN(spool, media::PacketSpool::create(*spool_path));
+      LEANCUT_ASSIGN_OR_RETURN(
+          spool, media::PacketSpool::create(*spool_path, impl.io_buffers_account.get()));
     }
     media::PacketSink& sink = spool ? static_cast<media::PacketSink&>(*spool) : *muxer;
 
@@ -679,7 +704,7 @@ Status RenderJob::run() {
       audio_enc.reset();
       impl.frame_blocks.trim(0);
       memory::release_free_memory();
-      LEANCUT_TRY(media::PacketSpool::replay(*spool_path, *muxer));
+      LEANCUT_TRY(media::PacketSpool::replay(*spool_path, *muxer, impl.packets_account.get()));
     }
     LEANCUT_TRY(muxer->finish());
     return ok_status();
@@ -696,7 +721,7 @@ Status RenderJob::run() {
   stage("cleanup");
 
   governor.stop();
-  impl.account->set_limit(account_limit);
+  impl.decoded_frames_account->set_limit(frames_limit);
   stats_.governor = governor.report();
   stats_.frames_out = frames_done_.load();
   stats_.video_frames_decoded = impl.video_frames_decoded.load();

@@ -71,14 +71,19 @@ struct RenderOptions {
   // The ladder's "evict caches" step: shrinks the process's caches (e.g. the probe cache) to
   // their low-water marks. Empty: the job has no caches to give back.
   std::function<void()> evict_caches = {};
-  // Under backpressure the job's account is pinned at what it holds, but never below this: the
-  // least decoded-frame memory the job can run with (the planner's minimal plan).
+  // Under backpressure the decoded_frames account is pinned at what it holds, but never below
+  // this: the least decoded-frame memory the job can run with (the planner's minimal plan).
   int64_t min_frame_bytes = 64 * memory::kMiB;
   // Marks "render", "finalize" and "cleanup" for a report; may be null.
   memory::StageRecorder* stages = nullptr;
   // The account this job charges (its limit is the job's tracked budget); the job makes its
-  // component accounts under it. nullptr: an unlimited account of the job's own.
+  // component accounts under it: decoded_frames, encoder_input, packets, io_buffers. nullptr: an
+  // unlimited account of the job's own.
   memory::Account* account = nullptr;
+  // The decoded_frames account's limit: the job's limit less what the planner expects the other
+  // components to hold, so that pictures waiting downstream (audio queued ahead of video, say)
+  // are never what keeps a decoder waiting for budget. kNoLimit: bounded by the job's account.
+  int64_t decoded_frames_limit = memory::kNoLimit;
   // Decoded pictures in the ledger-charged pool (false: libav's allocator, uncounted; for
   // measuring the pool's overhead).
   bool frame_pool = true;

@@ -26,7 +26,8 @@ Muxer::Muxer(PrivateKey /*key*/, OutputFormatPtr ctx, std::string path)
     : ctx_(std::move(ctx)), path_str_(path), path_(std::move(path)) {}
 
 Result<std::unique_ptr<Muxer>> Muxer::open(const std::filesystem::path& path,
-                                           const std::string& format_name) {
+                                           const std::string& format_name,
+                                           memory::Account* io_account) {
   const std::string path_str = path.string();
   AVFormatContext* raw = nullptr;
   int err = avformat_alloc_output_context2(
@@ -48,7 +49,11 @@ Result<std::unique_ptr<Muxer>> Muxer::open(const std::filesystem::path& path,
       return e;
     }
   }
-  return std::make_unique<Muxer>(PrivateKey{}, std::move(ctx), path_str);
+  const int io_bytes = ctx->pb != nullptr ? ctx->pb->buffer_size : 0;
+  auto muxer = std::make_unique<Muxer>(PrivateKey{}, std::move(ctx), path_str);
+  muxer->io_buffer_ = BufferCharge(io_account);
+  muxer->io_buffer_.set(io_bytes);
+  return muxer;
 }
 
 std::string Muxer::guess_format(const std::filesystem::path& final_path) {
@@ -174,6 +179,7 @@ Status Muxer::finish() {
     if (ctx_->pb->error < 0 && err >= 0) err = ctx_->pb->error;
     if (int close_err = avio_closep(&ctx_->pb); close_err < 0 && err >= 0) err = close_err;
   }
+  io_buffer_.set(0);
   if (err < 0) {
     Error e = av_error(err, "av_write_trailer", path_str_);
     if (e.code == ErrorCode::MediaError) e.code = ErrorCode::Io;

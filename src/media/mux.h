@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "media/charge.h"
 #include "media/packet_sink.h"
 
 namespace leancut::media {
@@ -35,8 +36,10 @@ class Muxer final : public PacketSink {
  public:
   // `path` is written; `format_name` chooses the container ("mp4", "mov", "matroska",
   // "mpegts"); empty = guess from `path`'s extension.
+  // `io_account` is charged for the file's I/O buffer until finish() (media/charge.h).
   static Result<std::unique_ptr<Muxer>> open(const std::filesystem::path& path,
-                                             const std::string& format_name);
+                                             const std::string& format_name,
+                                             memory::Account* io_account = nullptr);
   // The libavformat muxer name for a file name's extension ("x.mp4" -> "mp4", "x.mkv" ->
   // "matroska", "x.ts" -> "mpegts"), or "" if unknown.
   static std::string guess_format(const std::filesystem::path& final_path);
@@ -79,6 +82,7 @@ class Muxer final : public PacketSink {
   std::vector<std::pair<std::string, std::string>> options_;
   State state_ = State::Setup;
   int64_t final_bytes_ = 0;
+  BufferCharge io_buffer_;  // the file's AVIOContext buffer, until finish()
 };
 
 }  // namespace leancut::media

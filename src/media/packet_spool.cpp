@@ -37,10 +37,11 @@ constexpr int32_t kMaxPacketBytes = 256 << 20;
 
 }  // namespace
 
-Result<std::unique_ptr<PacketSpool>> PacketSpool::create(const std::filesystem::path& path) {
+Result<std::unique_ptr<PacketSpool>> PacketSpool::create(const std::filesystem::path& path,
+                                                         memory::Account* io_account) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return make_error(ErrorCode::Io, path.string() + ": cannot create the spool");
-  auto spool = std::make_unique<PacketSpool>(PrivateKey{}, f, path);
+  auto spool = std::make_unique<PacketSpool>(PrivateKey{}, f, path, io_account);
   if (std::fwrite(kMagic, 1, sizeof kMagic, f) != sizeof kMagic) {
     return make_error(ErrorCode::Io, path.string() + ": write failed");
   }
@@ -48,8 +49,15 @@ Result<std::unique_ptr<PacketSpool>> PacketSpool::create(const std::filesystem::
   return spool;
 }
 
-PacketSpool::PacketSpool(PrivateKey /*key*/, std::FILE* file, std::filesystem::path path)
-    : file_(file), path_(std::move(path)) {}
+PacketSpool::PacketSpool(PrivateKey /*key*/, std::FILE* file, std::filesystem::path path,
+                         memory::Account* io_account)
+    : buffer_(std::make_unique<char[]>(kBufferBytes)),
+      buffer_charge_(io_account),
+      file_(file),
+      path_(std::move(path)) {
+  std::setvbuf(file_, buffer_.get(), _IOFBF, kBufferBytes);
+  buffer_charge_.set(static_cast<int64_t>(kBufferBytes));
+}
 
 PacketSpool::~PacketSpool() {
   if (file_ != nullptr) std::fclose(file_);
@@ -93,11 +101,14 @@ Status PacketSpool::finish() {
   const bool ok = std::fflush(file_) == 0 && std::ferror(file_) == 0;
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
+  buffer_.reset();
+  buffer_charge_.set(0);
   if (!ok || !closed) return make_error(ErrorCode::Io, path_.string() + ": write failed");
   return ok_status();
 }
 
-Status PacketSpool::replay(const std::filesystem::path& path, PacketSink& sink) {
+Status PacketSpool::replay(const std::filesystem::path& path, PacketSink& sink,
+                           memory::Account* packet_account) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return make_error(ErrorCode::Io, path.string() + ": cannot open the spool");
   struct Close {
@@ -144,6 +155,7 @@ Status PacketSpool::replay(const std::filesystem::path& path, PacketSink& sink) 
     pkt->pts = r.pts;
     pkt->dts = r.dts;
     pkt->duration = r.duration;
+    charge_packet(pkt.get(), packet_account);
     LEANCUT_TRY(sink.write(pkt.get(), r.stream, AVRational{r.tb_num, r.tb_den}));
   }
 }

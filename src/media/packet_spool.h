@@ -14,7 +14,8 @@
 //
 // Format (this process writes and reads it; native byte order): "LCSPOOL1", then per packet a
 // fixed record {stream, flags, time base, pts, dts, duration, size, side data count}, the data,
-// and each side data {type, size, bytes}. Memory: a stdio buffer; one packet at a time on replay.
+// and each side data {type, size, bytes}. Memory: a 64 KiB write buffer; one packet at a time
+// on replay.
 // Thread-compatible.
 #pragma once
 
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "media/charge.h"
 #include "media/packet_sink.h"
 
 namespace leancut::media {
@@ -35,12 +37,15 @@ class PacketSpool final : public PacketSink {
   };
 
  public:
-  // Creates (or truncates) `path`.
-  static Result<std::unique_ptr<PacketSpool>> create(const std::filesystem::path& path);
-  // Reads `path` from the start and writes every packet to `sink`, in order.
-  static Status replay(const std::filesystem::path& path, PacketSink& sink);
+  // Creates (or truncates) `path`. `io_account` is charged for the write buffer.
+  static Result<std::unique_ptr<PacketSpool>> create(const std::filesystem::path& path,
+                                                     memory::Account* io_account = nullptr);
+  // Reads `path` from the start and writes every packet to `sink`, in order; each packet is
+  // charged to `packet_account` while it lives (in the sink's interleaving queue too).
+  static Status replay(const std::filesystem::path& path, PacketSink& sink,
+                       memory::Account* packet_account = nullptr);
 
-  PacketSpool(PrivateKey, std::FILE* file, std::filesystem::path path);
+  PacketSpool(PrivateKey, std::FILE* file, std::filesystem::path path, memory::Account* io_account);
   PacketSpool(const PacketSpool&) = delete;
   PacketSpool& operator=(const PacketSpool&) = delete;
   ~PacketSpool() override;  // closes the file (the caller removes it)
@@ -53,6 +58,11 @@ class PacketSpool final : public PacketSink {
   int64_t bytes() const { return bytes_; }
 
  private:
+  // Packets average a few KB: a 64 KiB buffer makes writes large. The file is closed (flushed)
+  // before the buffer is freed: in finish() or the destructor's body.
+  static constexpr std::size_t kBufferBytes = 64 * 1024;
+  std::unique_ptr<char[]> buffer_;
+  BufferCharge buffer_charge_;
   std::FILE* file_;
   std::filesystem::path path_;
   int64_t packets_ = 0;

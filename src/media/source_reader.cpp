@@ -4,6 +4,7 @@
 
 #include "media/av_error.h"
 #include "media/av_time.h"
+#include "media/charge.h"
 #include "media/demux.h"
 
 namespace leancut::media {
@@ -19,6 +20,8 @@ Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe,
   LEANCUT_CHECK(probe.video.has_value());
   LEANCUT_CHECK(kind == StreamKind::Video || probe.audio.has_value());
   auto reader = std::make_unique<StreamReader>(Key{}, probe, kind);
+  reader->packet_account_ = options.packet_account;
+  reader->io_buffer_ = BufferCharge(options.io_account);
   LEANCUT_TRY(reader->open_demuxer());
   LEANCUT_ASSIGN_OR_RETURN(reader->decoder_,
                            open_decoder(reader->stream_, options.threads, probe.path,
@@ -39,6 +42,7 @@ Status StreamReader::open_demuxer() {
     input_->streams[i]->discard = static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
   }
   stream_ = input_->streams[index];
+  io_buffer_.set(input_->pb != nullptr ? input_->pb->buffer_size : 0);
   return ok_status();
 }
 
@@ -87,6 +91,8 @@ Result<std::optional<DecodedFrame>> StreamReader::decode_next() {
     }
     if (packet_->stream_index == stream_->index) {
       need_keyframe_ = false;
+      // The charge follows the packet into the decoder (it keeps a reference until decoded).
+      charge_packet(packet_.get(), packet_account_);
       int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
       bool skip = skip_before_ && ts != AV_NOPTS_VALUE &&
                   to_seconds(ts, stream_->time_base) - time_origin_ < *skip_before_;

@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "media/charge.h"
 #include "media/frame_pool.h"
 #include "media/probe.h"
 #include "time/rational.h"
@@ -34,6 +35,10 @@ struct DecodedFrame {
 struct StreamReaderOptions {
   int threads = 1;                  // decoder threads; 0 = libav's choice
   FramePool* frame_pool = nullptr;  // where decoded pictures live; nullptr = libav's allocator
+  // Charged for demuxed packets until the decoder is done with them, and for the demuxer's I/O
+  // buffer while the reader is open (media/charge.h). Null: not charged.
+  memory::Account* packet_account = nullptr;
+  memory::Account* io_account = nullptr;
 };
 
 class StreamReader {
@@ -88,6 +93,8 @@ class StreamReader {
   const AVStream* stream_ = nullptr;
   Rational time_origin_;  // container seconds of editor time 0
   PacketPtr packet_;
+  memory::Account* packet_account_ = nullptr;
+  BufferCharge io_buffer_;               // the demuxer's AVIOContext buffer
   std::optional<DecodedFrame> pending_;  // read by seek() to check where it landed
   std::optional<Rational> position_;
   std::optional<Rational> skip_before_;

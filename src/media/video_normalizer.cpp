@@ -11,6 +11,7 @@ extern "C" {
 
 #include "media/av_error.h"
 #include "media/av_time.h"
+#include "media/charge.h"
 
 namespace leancut::media {
 namespace {
@@ -161,7 +162,9 @@ Result<FramePtr> VideoNormalizer::normalize(FramePtr frame, const Placement& pla
   if (graph_ == nullptr || !(shape == shape_)) LEANCUT_TRY(build_graph(shape));
 
   frame->pts = output_pts;
-  int err = av_buffersrc_add_frame_flags(source_, frame.get(), 0);
+  // KEEP_REF: `frame` stays alive until the output is charged, so buffers the graph passed
+  // through can be told from those it allocated (and no freed buffer's address is reused).
+  int err = av_buffersrc_add_frame_flags(source_, frame.get(), AV_BUFFERSRC_FLAG_KEEP_REF);
   if (err < 0) return av_error(err, "av_buffersrc_add_frame");
   FramePtr out = make_frame();
   err = av_buffersink_get_frame(sink_, out.get());
@@ -175,6 +178,7 @@ Result<FramePtr> VideoNormalizer::normalize(FramePtr frame, const Placement& pla
   out->color_trc = AVCOL_TRC_BT709;
   out->color_range = AVCOL_RANGE_MPEG;
   out->pict_type = AV_PICTURE_TYPE_NONE;
+  charge_frame(out.get(), target_.output_account, unshared_bytes(out.get(), frame.get()));
   return out;
 }
 

@@ -6,7 +6,8 @@
 //   VideoNormalizer n({.width = 1280, .height = 720, .frame_rate = Rational{30}});
 //   Result<FramePtr> out = n.normalize(std::move(decoded), {FitMode::Fill, 90}, /*pts=*/412);
 //
-// Memory: the graph's buffers (one output frame in flight, scaler tables). Thread-compatible
+// Memory: the graph's buffers (its output pool, scaler tables); output pictures charged to
+// VideoTarget.output_account. Thread-compatible
 // (the engine's normalize thread).
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include "base/result.h"
 #include "media/av_ptr.h"
+#include "memory/ledger.h"
 #include "time/rational.h"
 
 namespace leancut::media {
@@ -27,6 +29,9 @@ struct VideoTarget {
   Rational frame_rate{30};
   std::string background = "black";  // pad colour, as libavfilter's color syntax takes it
   int threads = 1;                   // filter graph threads
+  // Charged for each output picture the graph allocated, for as long as it lives (media/charge.h);
+  // a decoded picture passed through unchanged is already charged where it was decoded.
+  memory::Account* output_account = nullptr;
 };
 
 struct Placement {

@@ -174,6 +174,20 @@ Result<Lease> Account::reserve(int64_t bytes, std::chrono::milliseconds timeout,
   return Lease(this, bytes);
 }
 
+Lease Account::charge_existing(int64_t bytes) {
+  LEANCUT_CHECK(bytes >= 0);
+  for (Account* level = this; level != nullptr; level = level->parent_) {
+    const int64_t now = level->current_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (now > level->limit_.load(std::memory_order_relaxed)) {
+      level->overdrafts_.fetch_add(1, std::memory_order_relaxed);
+    }
+    raise_peak(level->peak_, now);
+  }
+  live_leases_.fetch_add(1, std::memory_order_relaxed);
+  reservations_.fetch_add(1, std::memory_order_relaxed);
+  return Lease(this, bytes);
+}
+
 void Account::set_limit(int64_t limit_bytes) {
   LEANCUT_CHECK(limit_bytes >= 0);
   limit_.store(limit_bytes, std::memory_order_relaxed);
@@ -190,6 +204,7 @@ AccountStats Account::stats() const {
       .reservations = reservations_.load(std::memory_order_relaxed),
       .refusals = refusals_.load(std::memory_order_relaxed),
       .waits = waits_.load(std::memory_order_relaxed),
+      .overdrafts = overdrafts_.load(std::memory_order_relaxed),
   };
 }
 

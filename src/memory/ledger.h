@@ -46,6 +46,7 @@ struct AccountStats {
   int64_t reservations = 0;  // leases ever granted
   int64_t refusals = 0;      // try_reserve failures and reserve timeouts
   int64_t waits = 0;         // reserve() calls that had to wait for a release
+  int64_t overdrafts = 0;    // charge_existing() calls that took this account past its limit
 };
 
 class Account {
@@ -66,6 +67,12 @@ class Account {
   // requested (Cancelled). A request larger than a limit on its own fails at once.
   Result<Lease> reserve(int64_t bytes, std::chrono::milliseconds timeout,
                         std::stop_token stop = {});
+  // Charges memory that already exists: libav allocated it (a filtered picture, a packet, an I/O
+  // buffer) before leancut could ask. Refusing would not give the bytes back, so this never
+  // refuses and never waits; a level it takes past its limit counts an overdraft, and reserve()
+  // there waits until releases bring it back under. Admission happens where leancut allocates
+  // (decoded pictures); everything downstream of it is charged here, as it appears.
+  Lease charge_existing(int64_t bytes);
 
   // Changes the hard limit (the planner or pressure handling may tighten it). Existing charges
   // stay; new ones must fit.
@@ -111,6 +118,7 @@ class Account {
   std::atomic<int64_t> reservations_{0};
   std::atomic<int64_t> refusals_{0};
   std::atomic<int64_t> waits_{0};
+  std::atomic<int64_t> overdrafts_{0};
   std::atomic<int> waiters_{0};
   std::atomic<int> failure_one_in_{0};
   std::atomic<uint32_t> failure_counter_{0};

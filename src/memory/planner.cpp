@@ -55,16 +55,26 @@ const X264Profile& profile_for(const std::string& preset) {
   return kX264Profiles[2];  // veryfast, the blueprint default
 }
 
-// Code pages and tables libav touches once encoding starts, thread stacks, the muxer and the
-// demuxers' I/O buffers: measured RSS growth from the planning point to the end of a short
-// render, less the parts estimated below.
-constexpr int64_t kRuntimeFixedBytes = 10 * kMiB;
-// Per open reader: demuxer I/O buffer and index, decoder context (per-macroblock tables grow
-// with the picture: ~a quarter frame).
-constexpr int64_t kReaderFixedBytes = 1 * kMiB;
+// Code pages and tables libav touches once encoding starts, thread stacks, the muxer: measured
+// RSS growth from the planning point to the end of a short render (10 MiB), less the parts
+// estimated below (the packets and I/O buffers in flight, ~1 MiB, are parts of their own).
+constexpr int64_t kRuntimeFixedBytes = 9 * kMiB;
+// Per open reader: demuxer index, decoder context (per-macroblock tables grow with the picture:
+// ~a quarter frame). Its I/O buffer is kReaderIoBytes.
+constexpr int64_t kReaderFixedBytes = 1 * kMiB - 96 * kKiB;
 constexpr double kReaderFrameFraction = 0.25;
-// Audio: decoder, resampler, FIFO, encoder and its queue (kAudioOutQueue: 2 MiB).
-constexpr int64_t kAudioBytes = 5 * kMiB;
+// I/O buffers (the io_buffers account): a demuxer's AVIOContext (32 KiB, grown to ~96 KiB by
+// probing and seeks in MP4; 426 KB measured for 3 readers, the muxer and the spool), and the
+// muxer's (32 KiB) and the packet spool's (64 KiB).
+constexpr int64_t kReaderIoBytes = 96 * kKiB;
+constexpr int64_t kOutputIoBytes = 96 * kKiB;
+// Packets in flight (the packets account): about one per reader in the decoder and one from the
+// encoder, each a compressed picture; a sixteenth of a raw picture bounds an intra frame at the
+// crf and bitrates we see (196 KB measured at 100 shots with 1080p sources).
+constexpr int64_t kPacketFrameDivisor = 16;
+// Audio: decoder, resampler, FIFO, encoder (the frames queued for the encoder are
+// PlanInputs.audio_queue_bytes).
+constexpr int64_t kAudioBytes = 4 * kMiB;
 // The MP4 muxer keeps an index entry per packet until it finishes (~64 bytes with its growth).
 constexpr int64_t kIndexBytesPerPacket = 64;
 // Pictures a decoder holds beyond its references and reorder delay: the one being decoded (the
@@ -73,8 +83,11 @@ constexpr int64_t kIndexBytesPerPacket = 64;
 constexpr int kDecoderExtraFrames = 1;
 // Idle pictures the pool keeps at least: with none, every picture is a fresh mmap (reuse 0%).
 constexpr int kMinIdlePictures = 2;
-// Normalizer: the filter graph's output pool and intermediate (transposed/scaled) pictures.
-constexpr int kNormalizerOutputFrames = 3;
+// Normalized pictures alive beyond the video_out queue (encoder_input): the one the encoder
+// holds, the one the normalizer is pushing (its repeat reference is one of these).
+constexpr int kEncoderInputExtraFrames = 2;
+// The normalizer's own: the graph's idle output picture and an intermediate (transposed/scaled).
+constexpr int kNormalizerIdleFrames = 1;
 // Fragmentation and allocator slack on top of the sum.
 constexpr double kSlack = 1.05;
 
@@ -112,8 +125,8 @@ PlanSettings default_settings(const PlanInputs& in) {
 
 PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
   PlanEstimate e;
-  auto add = [&](std::string name, int64_t bytes, std::string how) {
-    e.parts.push_back({std::move(name), bytes, std::move(how)});
+  auto add = [&](std::string name, int64_t bytes, std::string how, std::string account = {}) {
+    e.parts.push_back({std::move(name), bytes, std::move(how), std::move(account)});
   };
   add("baseline", in.baseline_bytes, "RSS before the job");
   add("runtime", kRuntimeFixedBytes, "codec code and tables, thread stacks (measured)");
@@ -128,20 +141,33 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
       std::to_string(decoders) + " decoder(s) x (" + std::to_string(in.max_source_delay_frames) +
           " held + " + std::to_string(kDecoderExtraFrames) + ") + " +
           std::to_string(s.decoded_queue_frames + 1) +
-          " queued = " + frames_of(decoded_frames, in.max_source_frame_bytes));
-  add("frame_pool_idle", s.frame_pool_idle_bytes, "idle pictures kept for reuse");
+          " queued = " + frames_of(decoded_frames, in.max_source_frame_bytes),
+      "decoded_frames");
+  add("frame_pool_idle", s.frame_pool_idle_bytes, "idle pictures kept for reuse", "decoded_frames");
 
   const int readers = decoders + 1;
   const auto reader_bytes = static_cast<int64_t>(
       readers * (static_cast<double>(kReaderFixedBytes) +
                  kReaderFrameFraction * static_cast<double>(in.max_source_frame_bytes)));
   add("readers", reader_bytes, std::to_string(readers) + " open (demuxer + decoder state)");
+  add("io_buffers", readers * kReaderIoBytes + kOutputIoBytes,
+      std::to_string(readers) + " readers x " + mib(kReaderIoBytes) + " + output " +
+          mib(kOutputIoBytes),
+      "io_buffers");
+  add("packets", (readers + 1) * (in.max_source_frame_bytes / kPacketFrameDivisor),
+      std::to_string(readers + 1) + " in flight x 1/" + std::to_string(kPacketFrameDivisor) +
+          " of a source picture",
+      "packets");
 
-  const double out_frames = s.video_out_queue_frames + kNormalizerOutputFrames;
-  add("normalized_frames",
-      static_cast<int64_t>(out_frames * static_cast<double>(in.output_frame_bytes)) +
-          in.max_source_frame_bytes,
-      frames_of(out_frames, in.output_frame_bytes) + " + one source-sized intermediate");
+  const int input_frames = s.video_out_queue_frames + kEncoderInputExtraFrames;
+  add("encoder_input", int64_t{input_frames} * in.output_frame_bytes + in.audio_queue_bytes,
+      std::to_string(s.video_out_queue_frames) + " queued + " +
+          std::to_string(kEncoderInputExtraFrames) + " = " +
+          frames_of(input_frames, in.output_frame_bytes) + ", audio queue " +
+          mib(in.audio_queue_bytes),
+      "encoder_input");
+  add("normalizer", kNormalizerIdleFrames * in.output_frame_bytes + in.max_source_frame_bytes,
+      "the graph's idle output picture + one source-sized intermediate");
 
   const X264Profile& p = profile_for(in.encoder_preset);
   const int threads = std::max(1, s.encoder_threads);
@@ -161,13 +187,16 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
                 p.preset, threads, s.encoder_slice_threads ? "slice" : "frame", lookahead, units);
   add("x264", x264_bytes, how);
 
-  add("audio", kAudioBytes, "decoder, resampler, encoder, queue");
+  add("audio", kAudioBytes, "decoder, resampler, FIFO, encoder");
   add("mux_index", in.render_index_packets * kIndexBytesPerPacket,
       std::to_string(in.render_index_packets) + " packets x " +
           std::to_string(kIndexBytesPerPacket) + " B while rendering");
 
   int64_t sum = 0;
-  for (const PlanPart& part : e.parts) sum += part.bytes;
+  for (const PlanPart& part : e.parts) {
+    sum += part.bytes;
+    if (!part.account.empty()) e.tracked_bytes += part.bytes;
+  }
   const auto slack = static_cast<int64_t>(static_cast<double>(sum) * (kSlack - 1));
   add("slack", slack, "fragmentation, allocator");
   e.peak_bytes = sum + slack;

@@ -29,6 +29,7 @@ struct PlanInputs {
   int max_source_delay_frames = 0;     // the most pictures a source's decoder holds (refs+reorder)
   int64_t output_video_frames = 0;
   int64_t output_audio_frames = 0;  // encoder frames (e.g. AAC: 1,024 samples each)
+  int64_t audio_queue_bytes = 0;    // audio frames queued for the encoder, when the queue is full
   // Packets whose index entries the muxer holds in memory while the job renders (a fragmented
   // MP4: one fragment's), and those it indexes at the end, when the spooled packets are muxed
   // after the render's memory is released (a standard MP4: every packet). See
@@ -56,12 +57,18 @@ struct PlanPart {
   std::string name;  // "baseline", "decoded_frames", "x264", ...
   int64_t bytes = 0;
   std::string how;  // "2 decoders x (4 held + 2) + 3 queued = 15 x 3.1 MiB"
+  // The job's ledger account that charges these bytes ("decoded_frames", "encoder_input",
+  // "packets", "io_buffers"); empty: untracked (codec internals, libraries, the baseline).
+  std::string account;
 };
 
 struct PlanEstimate {
   int64_t peak_bytes = 0;
-  // The decoded-frame share of the peak: the limit the job's frame account gets.
+  // The decoded-frame share of the peak (the account where the job waits for budget).
   int64_t decoded_frame_bytes = 0;
+  // The share the job's ledger accounts charge (every part with an account); the rest of the
+  // peak is untracked, and the job's account may use what the budget leaves beyond it.
+  int64_t tracked_bytes = 0;
   std::vector<PlanPart> parts;
 };
 

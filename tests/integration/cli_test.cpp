@@ -608,6 +608,17 @@ TEST_F(Cli, HeldCriticalPressureTakesTheLadderAndEndsCleanly) {
   EXPECT_EQ(rep["leaks"], nlohmann::json::array());
   EXPECT_TRUE(rep.value("ok", false));
   EXPECT_GT(rep["untracked"].value("bytes", int64_t{0}), 0);
+  // Each component account, measured beside what the planner expected of it.
+  std::vector<std::string> accounts;
+  for (const auto& a : rep["accounts"]) {
+    accounts.push_back(a.value("account", ""));
+    EXPECT_GT(a.value("peak_bytes", int64_t{0}), 0) << a.dump();
+    EXPECT_GT(a.value("estimate_bytes", int64_t{0}), 0) << a.dump();
+    EXPECT_EQ(a.value("current_bytes", int64_t{-1}), 0) << a.dump();
+  }
+  EXPECT_EQ(accounts, (std::vector<std::string>{"process/job", "process/job/decoded_frames",
+                                                "process/job/encoder_input", "process/job/packets",
+                                                "process/job/io_buffers"}));
   EXPECT_FALSE(fs::exists(report.string() + ".partial"));
 }
 

@@ -252,9 +252,18 @@ TEST_F(Leak, FiftyRendersInOneProcessKeepAccountsAtZeroAndRssFlat) {
       const engine::RenderStats& stats = job.stats();
       job_seconds[static_cast<std::size_t>(i)] = stats.seconds;
       expect_ledger_clean(stats, c.name);
-      // Not vacuous: decoded pictures went through the ledger-charged pool.
+      // Not vacuous: decoded pictures went through the ledger-charged pool, and every component
+      // account charged something while the job ran.
       EXPECT_GT(stats.frame_pool.acquires, 0) << c.name;
       EXPECT_EQ(stats.frames_outside_pool, 0) << c.name;
+      for (const char* component : {"decoded_frames", "encoder_input", "packets", "io_buffers"}) {
+        const std::string path = "job/" + std::string(component);
+        const auto it = std::find_if(stats.accounts.begin(), stats.accounts.end(),
+                                     [&](const memory::AccountStats& a) { return a.path == path; });
+        ASSERT_NE(it, stats.accounts.end()) << c.name << ": no account " << path;
+        EXPECT_GT(it->peak_bytes, 0) << c.name << ": " << path << " never charged";
+        EXPECT_GT(it->reservations, 0) << c.name << ": " << path;
+      }
     }
     check_output(c, out);
     if (HasFatalFailure()) return;
@@ -443,23 +452,25 @@ TEST_F(Leak, BudgetCutMidwayLeavesAccountsAtZeroAndNoFiles) {
   EXPECT_TRUE(fs::is_empty(out_dir_)) << "left behind:" << files_in(out_dir_);
 }
 
-// A budget too small for the next shot's pictures (one 1080p picture is 3.1 MB, the budget 2.75
-// MiB, but each plane is reserved on its own and fits): the prefetch's decoder is refused, and the
-// job must fail promptly, not after every remaining picture of the source has waited its
-// budget_wait (200 x 200 ms here; 200 x 10 s with the default).
+// A budget too small for the next shot's pictures (one 1080p picture is 3.1 MB, the decoded
+// pictures' budget 2.75 MiB, but each plane is reserved on its own and fits): the prefetch's
+// decoder is refused, and the job must fail promptly, not after every remaining picture of the
+// source has waited its budget_wait (200 x 200 ms here; 200 x 10 s with the default).
 TEST_F(Leak, RefusedPrefetchFailsPromptlyWithAccountsAtZero) {
   auto root = memory::Account::make_root("test", memory::kNoLimit);
-  auto budget = root->make_child("job", 2 * memory::kMiB + 768 * memory::kKiB);
+  auto budget = root->make_child("job", memory::kNoLimit);
   RenderCase c{.name = "tight", .output = {.width = 320, .height = 180}};
   c.shots = {shot("c_360p24.mp4", "0", "1.5"), shot("b_1080p25.mp4", "0", "0.5"),
              shot("c_360p24.mp4", "3", "4")};
   std::optional<engine::Timeline> timeline = resolve(blueprint_json(c));
   ASSERT_TRUE(timeline);
   {
-    engine::RenderJob job(std::move(*timeline), {.output = out_dir_ / "out.mp4",
-                                                 .threads = 2,
-                                                 .account = budget.get(),
-                                                 .budget_wait = std::chrono::milliseconds(200)});
+    engine::RenderJob job(std::move(*timeline),
+                          {.output = out_dir_ / "out.mp4",
+                           .threads = 2,
+                           .account = budget.get(),
+                           .decoded_frames_limit = 2 * memory::kMiB + 768 * memory::kKiB,
+                           .budget_wait = std::chrono::milliseconds(200)});
     Status s = job.run();
     print_failure("tight budget", job, s);
     const engine::RenderStats& stats = job.stats();

@@ -101,6 +101,38 @@ TEST(Ledger, ReserveWaitsForARelease) {
   EXPECT_EQ(root->current_bytes(), 0);
 }
 
+// Memory libav already allocated is charged past the limit (counted as an overdraft), and the
+// admission point — reserve() — then waits until it is credited back under.
+TEST(Ledger, ChargeExistingNeverRefusesAndHoldsBackReserves) {
+  auto job = Account::make_root("job", 100);
+  auto frames = job->make_child("decoded_frames", kNoLimit);
+  auto packets = job->make_child("packets", kNoLimit);
+  Result<Lease> frame = frames->try_reserve(80);
+  ASSERT_TRUE(frame.ok());
+  Lease packet = packets->charge_existing(60);
+  EXPECT_EQ(packet.bytes(), 60);
+  EXPECT_EQ(job->current_bytes(), 140);
+  EXPECT_EQ(job->peak_bytes(), 140);
+  EXPECT_EQ(job->stats().overdrafts, 1);
+  EXPECT_EQ(packets->stats().overdrafts, 0);  // its own limit was not passed
+  EXPECT_EQ(packets->stats().reservations, 1);
+
+  frame.value().release();  // 60 in use: a 50-byte reserve must still wait for the packet
+  std::atomic<bool> granted{false};
+  std::thread waiter([&] {
+    Result<Lease> next = frames->reserve(50, milliseconds(10'000));
+    EXPECT_TRUE(next.ok());
+    granted = true;
+  });
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_FALSE(granted.load());
+  packet.release();
+  waiter.join();
+  EXPECT_TRUE(granted.load());
+  EXPECT_EQ(job->current_bytes(), 0);
+  EXPECT_TRUE(job->nonzero_balances().empty());
+}
+
 TEST(Ledger, ReserveTimesOutWithAClearError) {
   auto root = Account::make_root("root", 100);
   Result<Lease> held = root->try_reserve(100);

@@ -24,9 +24,10 @@ PlanInputs hd_job() {
   in.output_frame_bytes = k720pFrame;
   in.max_source_frame_bytes = k1080pSourceFrame;
   in.max_source_delay_frames = 5;
-  in.output_video_frames = 1800;            // 60 s at 30 fps
-  in.output_audio_frames = 2813;            // 60 s of 48 kHz in 1,024-sample AAC frames
-  in.finalize_index_packets = 1800 + 2813;  // a standard MP4: indexed after the render
+  in.output_video_frames = 1800;             // 60 s at 30 fps
+  in.output_audio_frames = 2813;             // 60 s of 48 kHz in 1,024-sample AAC frames
+  in.audio_queue_bytes = 96 * 1024 * 2 * 4;  // 96 stereo float AAC frames: 786,432
+  in.finalize_index_packets = 1800 + 2813;   // a standard MP4: indexed after the render
   in.cpu_count = 2;
   in.encoder_preset = "veryfast";
   return in;
@@ -79,7 +80,16 @@ void expect_consistent(const PlanEstimate& e) {
   const int64_t rest = e.peak_bytes - slack - part_or_zero(e, "finalize_index");
   EXPECT_NEAR(static_cast<double>(slack), static_cast<double>(rest) * 0.05, 1.0);
   EXPECT_EQ(e.decoded_frame_bytes, part(e, "decoded_frames") + part(e, "frame_pool_idle"));
-  for (const PlanPart& p : e.parts) EXPECT_GE(p.bytes, 0) << p.name;
+  // The ledger's share: exactly the parts the job's accounts charge.
+  int64_t tracked = 0;
+  for (const PlanPart& p : e.parts) {
+    EXPECT_GE(p.bytes, 0) << p.name;
+    const bool charged = p.name == "decoded_frames" || p.name == "frame_pool_idle" ||
+                         p.name == "io_buffers" || p.name == "packets" || p.name == "encoder_input";
+    EXPECT_EQ(!p.account.empty(), charged) << p.name << " account '" << p.account << "'";
+    if (!p.account.empty()) tracked += p.bytes;
+  }
+  EXPECT_EQ(e.tracked_bytes, tracked);
 }
 
 // One rung of the documented ladder: the settings after a degradation and the change's text
@@ -118,12 +128,12 @@ std::vector<Rung> hd_ladder() {
 // hd_job()'s estimated peak at each rung of hd_ladder(), worked out by hand from planner.cpp's
 // constants (sum of the parts, then + 5% slack truncated to whole bytes).
 constexpr int64_t kHdLadderPeaks[] = {
-    250'255'756,  // defaults: 238,338,816 + 11,916,940
-    243'535'756,  // idle pool 4 -> 2 pictures: -6,400,000 before slack
-    233'912'716,  // queues 3 -> 1: -2 source and -2 output pictures
-    211'811'712,  // no prefetch: -6 source pictures, -1 reader
-    190'038'912,  // slice threads: x264 66 -> 51 units
-    173'346'432,  // rc-lookahead 10 -> 5: x264 51 -> 39.5 units; 165,091,840 + 8,254,592
+    249'822'720,  // defaults: 237,926,400 + 11,896,320
+    243'102'720,  // idle pool 4 -> 2 pictures: -6,400,000 before slack
+    233'479'680,  // queues 3 -> 1: -2 source and -2 output pictures
+    211'168'675,  // no prefetch: -6 source pictures, -1 reader (its I/O buffer and a packet)
+    189'395'875,  // slice threads: x264 66 -> 51 units
+    172'703'395,  // rc-lookahead 10 -> 5: x264 51 -> 39.5 units; 164,479,424 + 8,223,971
 };
 
 TEST(PlannerDefaults, SettingsForTwoCpus) {
@@ -154,26 +164,33 @@ TEST(PlannerEstimate, DefaultPartsAreExactAndSumToThePeak) {
   const PlanEstimate e = estimate(in, default_settings(in));
   EXPECT_EQ(part_names(e),
             (std::vector<std::string>{"baseline", "runtime", "decoded_frames", "frame_pool_idle",
-                                      "readers", "normalized_frames", "x264", "audio", "mux_index",
-                                      "slack"}));
+                                      "readers", "io_buffers", "packets", "encoder_input",
+                                      "normalizer", "x264", "audio", "mux_index", "slack"}));
   EXPECT_EQ(part(e, "baseline"), 48 * kMiB);
-  EXPECT_EQ(part(e, "runtime"), 10 * kMiB);
+  EXPECT_EQ(part(e, "runtime"), 9 * kMiB);
   // 2 decoders x (5 held + 1) + 3 queued + 1 = 16 source pictures.
   EXPECT_EQ(part(e, "decoded_frames"), 16 * k1080pSourceFrame);
   EXPECT_EQ(part(e, "frame_pool_idle"), 4 * k1080pSourceFrame);
-  // 3 readers x (1 MiB + a quarter picture).
-  EXPECT_EQ(part(e, "readers"), 3 * (kMiB + k1080pSourceFrame / 4));
-  // (3 queued + 3 in the normalizer) output pictures + one source-sized intermediate.
-  EXPECT_EQ(part(e, "normalized_frames"), 6 * k720pFrame + k1080pSourceFrame);
+  // 3 readers x (1 MiB less the I/O buffer + a quarter picture); their I/O buffers and the
+  // output's, 96 KiB each; a packet per reader and one from the encoder, 1/16 picture each.
+  EXPECT_EQ(part(e, "readers"), 3 * (kMiB - 96 * kKiB + k1080pSourceFrame / 4));
+  EXPECT_EQ(part(e, "io_buffers"), 4 * 96 * kKiB);
+  EXPECT_EQ(part(e, "packets"), 4 * k1080pSourceFrame / 16);
+  // (3 queued + 2) output pictures and the full audio queue; the graph's idle output picture
+  // and one source-sized intermediate.
+  EXPECT_EQ(part(e, "encoder_input"), 5 * k720pFrame + 786'432);
+  EXPECT_EQ(part(e, "normalizer"), k720pFrame + k1080pSourceFrame);
   EXPECT_EQ(part(e, "x264"), 66 * k720pFrame);  // veryfast, 2 frame threads
-  EXPECT_EQ(part(e, "audio"), 5 * kMiB);
+  EXPECT_EQ(part(e, "audio"), 4 * kMiB);
   // A standard MP4 indexes nothing while rendering: its packets are spooled and muxed after.
   EXPECT_EQ(part(e, "mux_index"), 0);
   expect_consistent(e);
   EXPECT_EQ(e.decoded_frame_bytes, 20 * k1080pSourceFrame);
-  // 238,338,816 before slack; about 250.3 MB in all.
-  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 238'338'816);
-  EXPECT_NEAR(static_cast<double>(e.peak_bytes), 238'338'816 * 1.05, 1.0);
+  EXPECT_EQ(e.tracked_bytes, 20 * k1080pSourceFrame + 4 * 96 * kKiB + 4 * k1080pSourceFrame / 16 +
+                                 5 * k720pFrame + 786'432);
+  // 237,926,400 before slack; about 249.8 MB in all.
+  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 237'926'400);
+  EXPECT_NEAR(static_cast<double>(e.peak_bytes), 237'926'400 * 1.05, 1.0);
 }
 
 TEST(PlannerEstimate, FullyDegradedPartsAreExact) {
@@ -186,14 +203,17 @@ TEST(PlannerEstimate, FullyDegradedPartsAreExact) {
   // 1 decoder x (5 + 1) + 1 queued + 1 = 8 pictures.
   EXPECT_EQ(part(e, "decoded_frames"), 8 * k1080pSourceFrame);
   EXPECT_EQ(part(e, "frame_pool_idle"), 2 * k1080pSourceFrame);  // the floor
-  EXPECT_EQ(part(e, "readers"), 2 * (kMiB + k1080pSourceFrame / 4));
-  EXPECT_EQ(part(e, "normalized_frames"), 4 * k720pFrame + k1080pSourceFrame);
+  EXPECT_EQ(part(e, "readers"), 2 * (kMiB - 96 * kKiB + k1080pSourceFrame / 4));
+  EXPECT_EQ(part(e, "io_buffers"), 3 * 96 * kKiB);
+  EXPECT_EQ(part(e, "packets"), 3 * k1080pSourceFrame / 16);
+  EXPECT_EQ(part(e, "encoder_input"), 3 * k720pFrame + 786'432);
+  EXPECT_EQ(part(e, "normalizer"), k720pFrame + k1080pSourceFrame);
   // Slices: 53 - 2 = 51 units; rc-lookahead 10 -> 5: -11.5 units; 39.5 is above the floor (38).
   EXPECT_EQ(part(e, "x264"), 54'604'800);  // 39.5 x 1,382,400
   expect_consistent(e);
-  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 165'091'840);
-  EXPECT_EQ(part(e, "slack"), 8'254'592);
-  EXPECT_EQ(e.peak_bytes, 173'346'432);
+  EXPECT_EQ(sum_of_parts(e) - part(e, "slack"), 164'479'424);
+  EXPECT_EQ(part(e, "slack"), 8'223'971);
+  EXPECT_EQ(e.peak_bytes, 172'703'395);
   EXPECT_EQ(e.decoded_frame_bytes, 10 * k1080pSourceFrame);
 }
 
@@ -350,7 +370,7 @@ TEST(PlannerEstimate, MuxIndexIsOneFragmentWhileRenderingAndTheWholeFileOnlyAtTh
   in.finalize_index_packets = 2400 * (1800 + 2813);
   const PlanEstimate long_one = estimate(in, s);
   const double finalize =
-      static_cast<double>(in.baseline_bytes + 10 * kMiB + in.finalize_index_packets * 64) * 1.05;
+      static_cast<double>(in.baseline_bytes + 9 * kMiB + in.finalize_index_packets * 64) * 1.05;
   EXPECT_NEAR(static_cast<double>(long_one.peak_bytes), finalize, 1.0);
   EXPECT_GT(part(long_one, "finalize_index"), 0);
   expect_consistent(long_one);
@@ -432,7 +452,7 @@ TEST(PlannerPlan, FullyDegradedChangesAreExact) {
             (std::vector<std::string>{
                 "idle pool down to 2 pictures: -6.4 MiB",                    // 6,720,000
                 "queues 1 frame deep: -9.2 MiB",                             // 9,623,040
-                "no prefetch of the next shot (slower at cuts): -21.1 MiB",  // 22,101,005
+                "no prefetch of the next shot (slower at cuts): -21.3 MiB",  // 22,311,005
                 "x264 slice threads instead of frame threads (slightly larger output): -20.8 MiB",
                 "x264 rc-lookahead 5 (lower quality per bit): -15.9 MiB",  // 16,692,480
             }));
