@@ -336,7 +336,7 @@ int run_render(const RenderArgs& args) {
                                 .threads = plan.cpu_count,
                                 .decoder_threads = args.decoder_threads,
                                 .account = job_account.get(),
-                                .frame_pool = args.frame_pool};
+                                .ledger = args.ledger};
   options.rss_budget_bytes = plan.budget_bytes;
   if (plan.budget_bytes > 0) {
     options.decoded_frames_limit =

@@ -32,7 +32,7 @@ struct RenderArgs {
   int threads = 0;
   int decoder_threads = 0;
   int encoder_threads = 0;
-  bool frame_pool = true;         // --no-frame-pool: libav's allocator (to measure the pool's cost)
+  bool ledger = true;  // --no-ledger: libav's allocators, nothing charged (accounting's cost)
   std::filesystem::path report;   // --report FILE.json: stage-by-stage memory (docs/report.md)
   std::string simulate_pressure;  // --simulate-pressure SPEC: hold pressure there (stress tests)
   ProgressMode progress = ProgressMode::Auto;

@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
   cmd_render
       ->add_option("--encoder-threads", render.encoder_threads, "x264 threads (default: --threads)")
       ->check(CLI::Range(0, 64));
-  cmd_render->add_flag("!--no-frame-pool", render.frame_pool,
-                       "Decode into libav's own buffers, not leancut's charged pool (benchmarks)");
+  cmd_render->add_flag("!--no-ledger,!--no-frame-pool", render.ledger,
+                       "Run without the ledger: libav's own buffers, nothing charged (to measure "
+                       "what accounting costs; benchmarks)");
   cmd_render->add_option("--report", render.report,
                          "Write stage-by-stage memory figures as JSON (docs/report.md)");
   cmd_render->add_option("--simulate-pressure", render.simulate_pressure,

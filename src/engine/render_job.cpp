@@ -115,6 +115,11 @@ struct RenderJob::Impl {
   std::atomic<uint64_t> next_picture_id{0};
   std::atomic<bool> prefetch_allowed{true};  // cleared by the shrink_queues ladder step
 
+  // Where a component charges: its account, or nowhere when the job runs without its ledger.
+  memory::Account* charged(const std::unique_ptr<memory::Account>& component) const {
+    return job_.options_.ledger ? component.get() : nullptr;
+  }
+
   void fail(Error e) {
     {
       std::lock_guard lock(error_mu);
@@ -173,9 +178,9 @@ struct RenderJob::Impl {
         auto reader,
         media::StreamReader::open(probe, kind,
                                   {.threads = threads,
-                                   .frame_pool = job_.options_.frame_pool ? &frame_pool : nullptr,
-                                   .packet_account = packets_account.get(),
-                                   .io_account = io_buffers_account.get()}));
+                                   .frame_pool = job_.options_.ledger ? &frame_pool : nullptr,
+                                   .packet_account = charged(packets_account),
+                                   .io_account = charged(io_buffers_account)}));
     CountedReader counted{std::move(reader), this};
     if (seek_to) LEANCUT_TRY(counted->seek(*seek_to));
     return counted;
@@ -381,7 +386,7 @@ void RenderJob::Impl::normalize_loop() {
                                      .frame_rate = tl.output.fps,
                                      .background = tl.output.background,
                                      .threads = 1,
-                                     .output_account = encoder_input_account.get()});
+                                     .output_account = charged(encoder_input_account)});
   media::FramePtr last;
   while (std::optional<VideoWork> work = decoded.pop()) {
     media::FramePtr out;
@@ -414,7 +419,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
   auto push_ready = [&]() -> bool {
     while (media::FramePtr f = normalizer.pop_frame()) {
       std::size_t bytes = media::frame_bytes(f.get());
-      media::charge_frame(f.get(), encoder_input_account.get(), static_cast<int64_t>(bytes));
+      media::charge_frame(f.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
       if (!audio_out.push(std::move(f), bytes)) return false;
     }
     return true;
@@ -446,7 +451,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
   }
   if (media::FramePtr last = normalizer.pop_last_frame()) {
     std::size_t bytes = media::frame_bytes(last.get());
-    media::charge_frame(last.get(), encoder_input_account.get(), static_cast<int64_t>(bytes));
+    media::charge_frame(last.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
     if (!audio_out.push(std::move(last), bytes)) return;
   }
   audio_out.close();
@@ -460,12 +465,12 @@ Status RenderJob::Impl::encode_loop(media::Encoder& video_enc, media::Encoder* a
   // Packets are charged until the sink is done with them (the muxer may queue them to
   // interleave).
   auto write_video = [&](AVPacket* pkt) -> Status {
-    media::charge_packet(pkt, packets_account.get());
+    media::charge_packet(pkt, charged(packets_account));
     job_.bytes_written_ += pkt->size;
     return muxer.write(pkt, video_stream, video_enc.time_base());
   };
   auto write_audio = [&](AVPacket* pkt) -> Status {
-    media::charge_packet(pkt, packets_account.get());
+    media::charge_packet(pkt, charged(packets_account));
     job_.bytes_written_ += pkt->size;
     return muxer.write(pkt, audio_stream, audio_enc->time_base());
   };
@@ -655,8 +660,8 @@ Status RenderJob::run() {
     as.channels = timeline_.output.audio.channels;
     as.bitrate = timeline_.output.audio.bitrate;
     LEANCUT_ASSIGN_OR_RETURN(auto audio_enc, media::Encoder::open_audio(as));
-    LEANCUT_ASSIGN_OR_RETURN(auto muxer,
-                             media::Muxer::open(temp, format, impl.io_buffers_account.get()));
+    LEANCUT_ASSIGN_OR_RETURN(
+        auto muxer, media::Muxer::open(temp, format, impl.charged(impl.io_buffers_account)));
     if (mux_index == MuxIndex::PerFragment) {
       // A fragment per keyframe (the GOP): the muxer keeps one fragment's index, not the
       // whole file's, and the file ends with an mfra index for seeking.
@@ -670,7 +675,7 @@ Status RenderJob::run() {
     std::unique_ptr<media::PacketSpool> spool;
     if (spool_path) {
       LEANCUT_ASSIGN_OR_RETURN(
-          spool, media::PacketSpool::create(*spool_path, impl.io_buffers_account.get()));
+          spool, media::PacketSpool::create(*spool_path, impl.charged(impl.io_buffers_account)));
     }
     media::PacketSink& sink = spool ? static_cast<media::PacketSink&>(*spool) : *muxer;
 
@@ -704,7 +709,8 @@ Status RenderJob::run() {
       audio_enc.reset();
       impl.frame_blocks.trim(0);
       memory::release_free_memory();
-      LEANCUT_TRY(media::PacketSpool::replay(*spool_path, *muxer, impl.packets_account.get()));
+      LEANCUT_TRY(
+          media::PacketSpool::replay(*spool_path, *muxer, impl.charged(impl.packets_account)));
     }
     LEANCUT_TRY(muxer->finish());
     return ok_status();

@@ -84,9 +84,9 @@ struct RenderOptions {
   // components to hold, so that pictures waiting downstream (audio queued ahead of video, say)
   // are never what keeps a decoder waiting for budget. kNoLimit: bounded by the job's account.
   int64_t decoded_frames_limit = memory::kNoLimit;
-  // Decoded pictures in the ledger-charged pool (false: libav's allocator, uncounted; for
-  // measuring the pool's overhead).
-  bool frame_pool = true;
+  // Decoded pictures in the ledger-charged pool and every component charged (false: libav's
+  // allocators and no charges, the job without its accounting: to measure what it costs).
+  bool ledger = true;
   // Idle decoded-frame memory kept for reuse (memory/block_pool.h).
   int64_t frame_pool_idle_bytes = 12 * memory::kMiB;
   // Longest a decoder waits for budget before the job fails as over budget.
