@@ -441,6 +441,11 @@ Result<Child> Child::spawn(const ChildSpec& spec, const memory::CgroupInfo& cgro
     child.limit_method_ = LimitMethod::Rlimit;
     rlimit_as = spec.memory_limit_bytes;
   } else {
+    if (spec.cgroup_name.find('/') != std::string::npos || spec.cgroup_name == "." ||
+        spec.cgroup_name == "..") {
+      return make_error(ErrorCode::InvalidInput,
+                        what + ": cgroup name '" + spec.cgroup_name + "' is not a plain name");
+    }
     const std::string name = !spec.cgroup_name.empty()
                                  ? spec.cgroup_name
                                  : "leancut-child-" + std::to_string(::getpid()) + "-" +

@@ -26,10 +26,13 @@ struct StmtFinalizer {
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
-  // errmsg describes the connection's last error, which is `rc`'s unless a later call succeeded.
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return make_error(ErrorCode::Io, std::string(what) + ": " + msg + " (" + sqlite3_errstr(rc) +
-                                       ", code " + std::to_string(rc) + ")");
+  // errmsg is often more precise than errstr ("no such table: jobs" against "SQL logic error");
+  // both when they differ.
+  const std::string generic = sqlite3_errstr(rc);
+  const std::string msg = db != nullptr ? sqlite3_errmsg(db) : generic;
+  std::string text = std::string(what) + ": " + msg + " (";
+  if (msg != generic) text += generic + ", ";
+  return make_error(ErrorCode::Io, text + "code " + std::to_string(rc) + ")");
 }
 
 // One prepared statement, finalized when it goes out of scope. Statements are prepared per call:
@@ -98,14 +101,11 @@ class Statement {
   int bind_rc_ = SQLITE_OK;
 };
 
+// Runs SQL without results (several statements are fine).
 Status exec(sqlite3* db, const char* sql) {
-  char* raw_msg = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &raw_msg);
-  std::unique_ptr<char, decltype(&sqlite3_free)> msg(raw_msg, &sqlite3_free);
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   if (rc == SQLITE_OK) return ok_status();
-  return make_error(ErrorCode::Io, std::string(sql) + ": " +
-                                       (msg ? msg.get() : sqlite3_errstr(rc)) + " (" +
-                                       sqlite3_errstr(rc) + ", code " + std::to_string(rc) + ")");
+  return sqlite_error(db, rc, sql);
 }
 
 // A write transaction. BEGIN IMMEDIATE takes the database's write lock at once (waiting up to
