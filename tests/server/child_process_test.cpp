@@ -186,6 +186,32 @@ TEST_F(ChildProcessTest, FailuresToStartAreErrorsNamingTheProgramAndStep) {
   EXPECT_THAT(d.error().message, HasSubstr((dir_ / "missing").string()));
 }
 
+TEST_F(ChildProcessTest, WaitForTimesOutWhileTheChildRuns) {
+  auto child = Child::spawn(shell("exec sleep 30"));
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto st = child->wait_for(100ms);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_FALSE(st->has_value());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+  auto now = child->poll();
+  ASSERT_TRUE(now.ok());
+  EXPECT_FALSE(now->has_value());
+}
+
+TEST_F(ChildProcessTest, WhatTheLeaderLeftBehindIsKilledWhenItExits) {
+  ChildSpec spec = shell("sleep 30 & echo started; exit 4");
+  spec.stdout_path = dir_ / "out.log";
+  auto child = Child::spawn(spec);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const pid_t pgid = child->pid();
+  auto st = child->wait_for(10s);
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->exit_code, 4);
+  EXPECT_EQ(slurp(dir_ / "out.log"), "started\n");
+  EXPECT_TRUE(group_gone(pgid)) << "members left: " << group_members(pgid).size();
+}
+
 TEST_F(ChildProcessTest, TerminateEndsASleepingGroupWithSigterm) {
   // sh forks sleep (two processes in the group); SIGTERM to the group ends both.
   auto child = Child::spawn(shell("sleep 30; exit 0"));
