@@ -17,8 +17,11 @@
 // writable (v2 memory.max; v1 memory.limit_in_bytes, plus memory.memsw.limit_in_bytes when the
 // kernel accounts swap, so the limit cannot be dodged by swapping). The child joins the group
 // before exec, so every byte it maps is charged, and an OOM kill there is reported as such.
-// Otherwise setrlimit(RLIMIT_AS) in the child: allocations past the limit fail (the program
-// exits with an error) instead of the kernel killing it, and no OOM can be reported.
+// On v2 the server's own group must let children have the memory controller (v2 refuses it to
+// a group that holds processes itself); else, as without a writable group, setrlimit(RLIMIT_AS)
+// in the child: allocations past the limit fail (the program exits with an error) instead of the
+// kernel killing it, and no OOM can be reported. RLIMIT_AS counts address space, not memory
+// used, so it is the weaker limit (an ASan build or a large mapping hits it early).
 //
 // The child: a new process group (terminate() and the destructor signal the whole group),
 // PR_SET_PDEATHSIG(SIGKILL) (dies with the thread that spawned it, so spawn from a thread that
@@ -73,16 +76,16 @@ struct ExitStatus {
   bool exited = false;  // exited on its own; else killed by a signal
   int exit_code = 0;    // when exited
   int term_signal = 0;  // when killed
-  // Killed by the kernel's OOM killer inside the child's cgroup (its oom_kill counter moved, or
-  // on v1 without that counter: SIGKILL after the usage hit the limit).
+  // The kernel's OOM killer killed a process of the job in its cgroup: the leader, or one it
+  // started (then the leader may have exited with an error instead). From the cgroup's oom_kill
+  // counter; on v1 kernels without one, SIGKILL after usage hit the limit. Never with rlimit.
   bool oom_killed = false;
+  int64_t memory_limit_bytes = 0;  // what the child ran under, for describe()
 
   bool success() const { return exited && exit_code == 0; }
   // "exited with status 3", "killed by SIGTERM", "killed by SIGKILL: out of memory (cgroup
   // limit 64 MiB)".
   std::string describe() const;
-
-  int64_t memory_limit_bytes = 0;  // what the child ran under, for describe()
 };
 
 class Child {
