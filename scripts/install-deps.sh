@@ -11,6 +11,8 @@ packages=(
   libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
   # JSON (blueprints, progress), command line parsing
   nlohmann-json3-dev libcli11-dev
+  # the job server's persistent queue (src/server/job_store): embedded, WAL, nothing to run
+  libsqlite3-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # schema test (python3-jsonschema) and the side-by-side benchmark's peers (ffmpeg CLI, melt)
