@@ -6,8 +6,9 @@
 //   LEANCUT_ASSIGN_OR_RETURN(JobRecord job, store->enqueue("render", request, estimate_bytes));
 //   ...
 //   LEANCUT_ASSIGN_OR_RETURN(int64_t requeued, store->recover_after_restart());  // at startup
-//   LEANCUT_ASSIGN_OR_RETURN(std::optional<JobRecord> next, store->claim_next()); //
-//   queued->running LEANCUT_TRY(store->update_progress(next->id, frames_done, frames_total));
+//   // queued -> running:
+//   LEANCUT_ASSIGN_OR_RETURN(std::optional<JobRecord> next, store->claim_next());
+//   LEANCUT_TRY(store->update_progress(next->id, frames_done, frames_total));
 //   LEANCUT_TRY(store->finish(next->id, JobState::Succeeded, "", peak_bytes, output_path));
 //
 // States and the only transitions allowed (anything else is an InvalidInput error naming the job
