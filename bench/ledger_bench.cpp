@@ -31,6 +31,19 @@ void BM_ReserveRelease(benchmark::State& state) {
 }
 BENCHMARK(BM_ReserveRelease);
 
+// charge_existing(): how packets, filtered pictures and I/O buffers are charged (one per packet,
+// tens of thousands a minute of output), then released.
+void BM_ChargeExistingRelease(benchmark::State& state) {
+  auto process = Account::make_root("process", 256 * kMiB);
+  auto job = process->make_child("job", 200 * kMiB);
+  auto packets = job->make_child("packets", kNoLimit);
+  for (auto _ : state) {
+    Lease lease = packets->charge_existing(65'536);
+    benchmark::DoNotOptimize(lease);
+  }
+}
+BENCHMARK(BM_ChargeExistingRelease);
+
 // Contended: every thread charges its own component under one shared job and process.
 void BM_TryReserveReleaseContended(benchmark::State& state) {
   static std::unique_ptr<Account> process;
