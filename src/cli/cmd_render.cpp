@@ -343,6 +343,7 @@ int run_render(const RenderArgs& args) {
         std::max(estimate.decoded_frame_bytes, job_account->limit_bytes() - downstream);
   }
   options.planned_peak_bytes = plan.plan.estimate.peak_bytes;
+  options.planned_ledger_bytes = estimate.tracked_bytes;
   options.min_frame_bytes = plan.plan.min_decoded_frame_bytes;
   options.pressure_source = held_pressure.get();
   options.evict_caches = [&probes] { probes.evict_to_low_water(); };

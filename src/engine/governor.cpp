@@ -15,6 +15,12 @@ memory::PressureOptions pressure_options(const GovernorOptions& o) {
     p.working_set = memory::working_set_thresholds_for_plan(
         static_cast<double>(o.planned_peak_bytes) / static_cast<double>(o.budget_bytes));
   }
+  if (o.planned_ledger_bytes > 0 && o.ledger != nullptr &&
+      o.ledger->limit_bytes() != memory::kNoLimit && o.ledger->limit_bytes() > 0) {
+    p.ledger = memory::thresholds_for_plan(
+        memory::kDefaultLedgerThresholds,
+        static_cast<double>(o.planned_ledger_bytes) / static_cast<double>(o.ledger->limit_bytes()));
+  }
   return p;
 }
 

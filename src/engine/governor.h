@@ -34,9 +34,10 @@ namespace leancut::engine {
 struct GovernorOptions {
   int64_t budget_bytes = 0;           // the process's RSS budget; 0 = only the cgroup's limit
   memory::Account* ledger = nullptr;  // the job's account, for the ledger ratio
-  // The planner's estimate of the job's peak RSS (0 = none): RSS up to it is not pressure
-  // (memory::working_set_thresholds_for_plan).
+  // The planner's estimate of the job's peak RSS, and of what the job's accounts hold at their
+  // peak (0 = none): use up to either is not pressure (memory::thresholds_for_plan).
   int64_t planned_peak_bytes = 0;
+  int64_t planned_ledger_bytes = 0;
   std::chrono::milliseconds tick{100};
   // Replaces the monitor's readings (tests, stress runs): pressure held where the source says.
   memory::PressureSource* source = nullptr;

@@ -584,6 +584,7 @@ Status RenderJob::run() {
   Governor governor({.budget_bytes = options_.rss_budget_bytes,
                      .ledger = impl.account,
                      .planned_peak_bytes = options_.planned_peak_bytes,
+                     .planned_ledger_bytes = options_.planned_ledger_bytes,
                      .source = options_.pressure_source},
                     [&impl](Error e) { impl.fail(std::move(e)); });
   using memory::LadderStep;

@@ -66,7 +66,8 @@ struct RenderOptions {
   // Pressure handling (engine/governor.h): the process's RSS budget (0 = only the cgroup's
   // limit), and a source that replaces the monitor's readings (tests, stress runs).
   int64_t rss_budget_bytes = 0;
-  int64_t planned_peak_bytes = 0;  // the planner's estimate; RSS up to it is not pressure
+  int64_t planned_peak_bytes = 0;    // the planner's estimate; RSS up to it is not pressure
+  int64_t planned_ledger_bytes = 0;  // its tracked share; the ledger up to it is not pressure
   memory::PressureSource* pressure_source = nullptr;
   // The ladder's "evict caches" step: shrinks the process's caches (e.g. the probe cache) to
   // their low-water marks. Empty: the job has no caches to give back.

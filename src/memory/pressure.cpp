@@ -360,14 +360,18 @@ void PressureTracker::notify(PressureLevel old_level, PressureLevel new_level) {
   gate_.leave();
 }
 
-SignalThresholds working_set_thresholds_for_plan(double planned_ratio) {
-  SignalThresholds t = kDefaultWorkingSetThresholds;
+SignalThresholds thresholds_for_plan(const SignalThresholds& defaults, double planned_ratio) {
+  SignalThresholds t = defaults;
   LevelThresholds& low = t.levels[0];
   LevelThresholds& moderate = t.levels[1];
-  low.enter = std::clamp(planned_ratio, low.enter, 0.86);
-  moderate.enter = std::clamp(std::max(planned_ratio, low.enter) + 0.02, moderate.enter, 0.88);
-  low.exit = low.enter - 0.10;  // as in the defaults: 0.70 / 0.60 and 0.80 / 0.70
-  moderate.exit = moderate.enter - 0.10;
+  const double high = t.levels[2].enter;
+  const double low_gap = low.enter - low.exit;
+  const double moderate_gap = moderate.enter - moderate.exit;
+  low.enter = std::clamp(planned_ratio, low.enter, high - 0.04);
+  moderate.enter =
+      std::clamp(std::max(planned_ratio, low.enter) + 0.02, moderate.enter, high - 0.02);
+  low.exit = low.enter - low_gap;
+  moderate.exit = moderate.enter - moderate_gap;
   return t;
 }
 

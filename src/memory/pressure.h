@@ -100,12 +100,16 @@ inline constexpr SignalThresholds kDefaultLedgerThresholds{
 // because the cgroup's OOM killer acts at 100%.
 inline constexpr SignalThresholds kDefaultWorkingSetThresholds{
     {{{0.70, 0.60}, {0.80, 0.70}, {0.90, 0.82}, {0.95, 0.90}}}};
-// The working-set thresholds for a job the planner expects to peak at `planned_ratio` of its
-// budget (estimate / budget): RSS up to the plan is not pressure, so Low and Moderate start no
-// lower than the plan (Low at it, Moderate 2 points above), capped at 86% and 88% so High (90%)
-// and Critical (95%) stay where the defaults put them. Exits stay 10 points below the enters.
-// A plan well inside its budget (<= 70%) gets kDefaultWorkingSetThresholds.
-SignalThresholds working_set_thresholds_for_plan(double planned_ratio);
+// `defaults` for a job the planner expects to reach `planned_ratio` of the signal's limit (the
+// peak estimate / the RSS budget for the working set; the tracked estimate / the job's account
+// limit for the ledger): use up to the plan is not pressure, so Low and Moderate start no lower
+// than the plan (Low at it, Moderate 2 points above), capped 4 and 2 points below High so High
+// and Critical stay where the defaults put them. Exits keep the defaults' distance below the
+// enters. A plan below the defaults' Low gets `defaults`.
+SignalThresholds thresholds_for_plan(const SignalThresholds& defaults, double planned_ratio);
+inline SignalThresholds working_set_thresholds_for_plan(double planned_ratio) {
+  return thresholds_for_plan(kDefaultWorkingSetThresholds, planned_ratio);
+}
 
 // PSI some avg10 (percent): a few percent of stalled time already means reclaim is taking pages
 // from someone. systemd-oomd by default kills at 60% memory pressure (its "full" line) held for

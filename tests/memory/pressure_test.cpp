@@ -113,6 +113,27 @@ TEST(SignalThresholds, WorkingSetThresholdsFollowThePlan) {
   EXPECT_EQ(planned.map(0.80, L::None), L::None);
   EXPECT_EQ(kDefaultWorkingSetThresholds.map(0.80, L::None), L::Moderate);
   EXPECT_EQ(planned.map(0.91, L::None), L::High);
+  // The ledger's defaults (High at 85%): capped at 81% / 83%; a job planned to hold 82% of its
+  // account's limit is not under pressure at 64% (what a 192M render measured).
+  const SignalThresholds ledger = thresholds_for_plan(kDefaultLedgerThresholds, 0.82);
+  {
+    PressureOptions o;
+    o.ledger = ledger;
+    EXPECT_TRUE(o.validate().ok()) << o.validate().error().message;
+  }
+  EXPECT_NEAR(ledger.levels[0].enter, 0.81, 1e-12);
+  EXPECT_NEAR(ledger.levels[0].exit, 0.71, 1e-12);
+  EXPECT_NEAR(ledger.levels[1].enter, 0.83, 1e-12);
+  EXPECT_NEAR(ledger.levels[1].exit, 0.73, 1e-12);
+  EXPECT_DOUBLE_EQ(ledger.levels[2].enter, 0.85);
+  EXPECT_EQ(ledger.map(0.64, L::None), L::None);
+  EXPECT_EQ(kDefaultLedgerThresholds.map(0.64, L::None), L::Low);
+  EXPECT_EQ(ledger.map(0.86, L::None), L::High);
+  for (double p = 0.0; p <= 1.2; p += 0.01) {
+    PressureOptions o;
+    o.ledger = thresholds_for_plan(kDefaultLedgerThresholds, p);
+    EXPECT_TRUE(o.validate().ok()) << "planned " << p << ": " << o.validate().error().message;
+  }
   // A plan at 96% of the budget: capped at 86% / 88%, still below High at 90%.
   const SignalThresholds tight = working_set_thresholds_for_plan(0.96);
   EXPECT_DOUBLE_EQ(tight.levels[0].enter, 0.86);
