@@ -117,6 +117,7 @@ server::BlueprintCheck check_blueprint(const fs::path& file, int64_t budget_byte
   // The same planning as `leancut plan --memory BUDGET`: the peak under the server's budget.
   const JobPlan plan = plan_job(*timeline, budget_bytes, 0, 0);
   out.estimate_bytes = plan.plan.estimate.peak_bytes;
+  out.duration_seconds = timeline->duration().to_double();
   out.fits = plan.plan.fits;
   if (!out.fits) out.refusal = refusal_message(plan) + " for all running jobs together";
   return out;
@@ -238,7 +239,11 @@ int run_serve(const ServeArgs& args) {
                         .max_queued = args.max_queued,
                         .max_running = max_running,
                         .token = token,
-                        .check = check_blueprint};
+                        .max_body_bytes = static_cast<std::size_t>(args.max_body_bytes),
+                        .max_shots = args.max_shots,
+                        .max_duration_seconds = args.max_duration_seconds,
+                        .check = check_blueprint,
+                        .sample = {}};
   server::HttpApi api(**store, runner, metrics, ao);
   Result<int> port = api.bind(listen->first, listen->second);
   if (!port) return fail(port.error().message, kExitUsage);

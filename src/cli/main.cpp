@@ -22,11 +22,11 @@ leancut::cli::ProgressMode progress_mode(bool bar, bool json, bool quiet) {
   return ProgressMode::Auto;
 }
 
-int64_t parse_memory_or_exit(const std::string& text) {
+int64_t parse_memory_or_exit(const std::string& text, const char* option = "--memory") {
   if (text.empty()) return 0;
   auto bytes = leancut::memory::parse_size(text);
   if (!bytes) {
-    std::fprintf(stderr, "leancut: --memory: '%s' is not a size (e.g. 256M, 1G)\n", text.c_str());
+    std::fprintf(stderr, "leancut: %s: '%s' is not a size (e.g. 256M, 1G)\n", option, text.c_str());
     std::exit(leancut::cli::kExitUsage);
   }
   return *bytes;
@@ -154,6 +154,16 @@ int main(int argc, char** argv) {
                    "(default 86400)")
       ->check(CLI::Range(0, 100000000));
 
+  std::string serve_max_body = "8M";
+  cmd_serve->add_option("--max-body", serve_max_body,
+                        "Largest request body, binary units (default 8M); larger: 413");
+  cmd_serve->add_option("--max-shots", serve.max_shots, "Shots per job at most (default 10000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  cmd_serve
+      ->add_option("--max-duration-seconds", serve.max_duration_seconds,
+                   "Output length per job at most (default 14400)")
+      ->check(CLI::Range(1.0, 1e9));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -173,6 +183,7 @@ int main(int argc, char** argv) {
     }
     if (*cmd_serve) {
       serve.memory_bytes = parse_memory_or_exit(serve_memory);
+      serve.max_body_bytes = parse_memory_or_exit(serve_max_body, "--max-body");
       return run_serve(serve);
     }
     if (*cmd_validate) return run_validate(validate_path, validate_json);

@@ -27,6 +27,28 @@ bool is_within(const fs::path& path, const fs::path& root) {
   return true;
 }
 
+memory::PressureLevel pressure_level(const memory::Sample& sample, std::string* cause) {
+  memory::PressureLevel level = memory::PressureLevel::None;
+  const auto consider = [&](memory::PressureLevel l, const char* name) {
+    if (l > level) {
+      level = l;
+      if (cause != nullptr) *cause = name;
+    }
+  };
+  if (sample.cgroup.working_set_bytes && sample.cgroup.limit_bytes &&
+      *sample.cgroup.limit_bytes > 0) {
+    const double ratio = static_cast<double>(*sample.cgroup.working_set_bytes) /
+                         static_cast<double>(*sample.cgroup.limit_bytes);
+    consider(memory::kDefaultWorkingSetThresholds.map(ratio, memory::PressureLevel::None),
+             "working_set");
+  }
+  if (sample.psi_some_avg10) {
+    consider(memory::kDefaultPsiThresholds.map(*sample.psi_some_avg10, memory::PressureLevel::None),
+             "psi_some");
+  }
+  return level;
+}
+
 namespace {
 
 // An HTTP failure on its way to the client.
@@ -128,6 +150,8 @@ struct HttpApi::Impl {
   httplib::Server server;
   std::mutex enqueue_mu;  // the queue-full check and the enqueue, as one step
   const memory::Monitor monitor{memory::SysRoot{}, SteadyClock::instance()};
+
+  memory::Sample sample() const { return options.sample ? options.sample() : monitor.sample(); }
 
   Impl(JobStore& s, JobRunner& r, Metrics& m, ApiOptions o)
       : store(s), runner(r), metrics(m), options(std::move(o)) {}
@@ -343,10 +367,29 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
   }
   // Cheap refusals before the expensive check (which probes every source).
   if (queue_full(err)) return refuse("queue_full");
+  {
+    std::string cause;
+    if (pressure_level(sample(), &cause) == memory::PressureLevel::Critical) {
+      err = {503,
+             "memory_pressure",
+             "memory pressure is critical (" + cause + "); no new jobs until it eases",
+             {}};
+      return refuse("memory_pressure");
+    }
+  }
   fs::path base_dir;
   Result<json> blueprint = blueprint_of(request, base_dir, err);
   if (!blueprint) return refuse("invalid");
   if (!rewrite_sources(*blueprint, base_dir, err)) return refuse("invalid");
+  if (blueprint->contains("shots") && (*blueprint)["shots"].is_array() &&
+      static_cast<int64_t>((*blueprint)["shots"].size()) > options.max_shots) {
+    err = {422,
+           "too_many_shots",
+           "shots: " + std::to_string((*blueprint)["shots"].size()) + " shots; this server takes " +
+               std::to_string(options.max_shots) + " at most",
+           {}};
+    return refuse("limit");
+  }
 
   std::error_code ec;
   fs::create_directories(options.data_dir / "tmp", ec);
@@ -376,6 +419,15 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
     err = {422, "over_budget", check.refusal, {}};
     return refuse("over_budget");
   }
+  if (check.duration_seconds > options.max_duration_seconds) {
+    err = {422,
+           "too_long",
+           "the output would last " + std::to_string(static_cast<int64_t>(check.duration_seconds)) +
+               " s; this server renders " +
+               std::to_string(static_cast<int64_t>(options.max_duration_seconds)) + " s at most",
+           {}};
+    return refuse("limit");
+  }
   json stored = {{"kind", "render"}, {"blueprint", *blueprint}};
   if (request.contains("blueprint_path")) stored["blueprint_path"] = request["blueprint_path"];
   Result<JobRecord> job = [&]() -> Result<JobRecord> {
@@ -396,17 +448,34 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
 }
 
 json HttpApi::Impl::memory_health() {
-  const memory::Sample s = monitor.sample();
+  const memory::Sample s = sample();
   const JobRunner::Snapshot r = runner.snapshot();
-  json out = {{"rss_bytes", s.rss_bytes},
-              {"budget_bytes", options.budget_bytes},
-              {"budget_from", options.budget_from},
-              {"reserved_bytes", r.reserved_bytes},
-              {"available_bytes", std::max<int64_t>(0, options.budget_bytes - r.reserved_bytes)},
-              {"cgroup_version", memory::to_string(s.cgroup_version)},
-              {"mem_total_bytes", s.mem_total_bytes},
-              {"jobs", {{"running", r.running}, {"max_running", options.max_running}}},
-              {"admission", r.admitting ? "open" : "closed (shutting down)"}};
+  std::string cause;
+  const memory::PressureLevel level = pressure_level(s, &cause);
+  json out = {
+      {"rss_bytes", s.rss_bytes},
+      {"budget_bytes", options.budget_bytes},
+      {"budget_from", options.budget_from},
+      {"reserved_bytes", r.reserved_bytes},
+      {"available_bytes", std::max<int64_t>(0, options.budget_bytes - r.reserved_bytes)},
+      {"cgroup_version", memory::to_string(s.cgroup_version)},
+      {"mem_total_bytes", s.mem_total_bytes},
+      {"jobs", {{"running", r.running}, {"max_running", options.max_running}}},
+      {"pressure_level", memory::to_string(level)},
+      {"admission", !r.admitting                               ? "closed (shutting down)"
+                    : level == memory::PressureLevel::Critical ? "closed (critical pressure)"
+                                                               : "open"}};
+  if (level != memory::PressureLevel::None) out["pressure_cause"] = cause;
+  // The reservations by job: the server's ledger (each job's own is in its report).
+  json reservations = json::array();
+  for (const JobRunner::RunningJob& j : r.jobs) {
+    reservations.push_back({{"id", j.id},
+                            {"reservation_bytes", j.reservation_bytes},
+                            {"estimate_bytes", j.estimate_bytes},
+                            {"pid", j.pid},
+                            {"limit", j.limit}});
+  }
+  out["reservations"] = reservations;
   if (s.cgroup.limit_bytes) out["cgroup_limit_bytes"] = *s.cgroup.limit_bytes;
   if (s.psi_some_avg10) out["psi_some_avg10"] = *s.psi_some_avg10;
   if (Result<std::map<JobState, int64_t>> c = store.count_by_state(); c) {
@@ -417,7 +486,7 @@ json HttpApi::Impl::memory_health() {
 }
 
 std::string HttpApi::Impl::metrics_text() {
-  const memory::Sample s = monitor.sample();
+  const memory::Sample s = sample();
   const JobRunner::Snapshot r = runner.snapshot();
   MetricsSnapshot now{.rss_bytes = s.rss_bytes,
                       .budget_bytes = options.budget_bytes,
@@ -426,7 +495,8 @@ std::string HttpApi::Impl::metrics_text() {
                       .max_running = options.max_running,
                       .admitting = r.admitting,
                       .jobs = {},
-                      .psi_some_avg10 = s.psi_some_avg10};
+                      .psi_some_avg10 = s.psi_some_avg10,
+                      .pressure_level = static_cast<int>(pressure_level(s, nullptr))};
   if (Result<std::map<JobState, int64_t>> c = store.count_by_state(); c) now.jobs = *c;
   return metrics.render(now);
 }

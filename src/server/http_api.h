@@ -6,6 +6,7 @@
 //   LEANCUT_ASSIGN_OR_RETURN(int port, api.bind("127.0.0.1", 8787));  // 0: any free port
 //   api.run();    // serves until stop() (another thread, e.g. the signal handler's)
 //
+// Under critical memory pressure (pressure_level), POST answers 503 with Retry-After.
 // Routes: POST /v1/jobs, GET /v1/jobs, GET|DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/output (from
 // disk in 64 KiB chunks, with Range), GET /health, GET /health/memory, GET /metrics. Errors are
 // {"error": {"code", "message"[, "details"]}} with a 4xx/5xx status that names the problem.
@@ -32,6 +33,8 @@
 #include <vector>
 
 #include "base/result.h"
+#include "memory/monitor.h"
+#include "memory/pressure.h"
 #include "server/job_runner.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
@@ -44,10 +47,11 @@ namespace leancut::server {
 
 // What the CLI's check of a blueprint file found: validation problems, or the planner's estimate.
 struct BlueprintCheck {
-  std::vector<std::pair<std::string, std::string>> errors;  // {JSON path, message}; any: invalid
-  int64_t estimate_bytes = 0;                               // the planned peak under budget_bytes
-  bool fits = true;     // false: not even the least settings fit budget_bytes
-  std::string refusal;  // when !fits: "needs at least N MiB, the budget is M MiB (...)"
+  std::vector<std::pair<std::string, std::string>> errors{};  // {JSON path, message}; any: invalid
+  int64_t estimate_bytes = 0;                                 // the planned peak under budget_bytes
+  bool fits = true;             // false: not even the least settings fit budget_bytes
+  std::string refusal{};        // when !fits: "needs at least N MiB, the budget is M MiB (...)"
+  double duration_seconds = 0;  // the output's length
 };
 // Validates and plans the blueprint in `file` (sources absolute) against `budget_bytes`.
 // Called on request threads, concurrently.
@@ -55,18 +59,28 @@ using CheckBlueprintFn =
     std::function<BlueprintCheck(const std::filesystem::path& file, int64_t budget_bytes)>;
 
 struct ApiOptions {
-  std::vector<std::filesystem::path> media_roots;  // at least one; made canonical by HttpApi
-  std::filesystem::path data_dir;                  // temp files go to data_dir/tmp
-  int64_t budget_bytes = 0;                        // the server's memory budget for jobs
-  std::string budget_from;                         // "--memory", "cgroup", "MemTotal"
+  std::vector<std::filesystem::path> media_roots{};  // at least one; made canonical by HttpApi
+  std::filesystem::path data_dir{};                  // temp files go to data_dir/tmp
+  int64_t budget_bytes = 0;                          // the server's memory budget for jobs
+  std::string budget_from{};                         // "--memory", "cgroup", "MemTotal"
   int64_t max_queued = 100;
   int max_running = 1;
-  std::string token;  // non-empty: every endpoint but /health needs "Authorization: Bearer T"
+  std::string token{};  // non-empty: every endpoint but /health needs "Authorization: Bearer T"
   std::size_t max_body_bytes = 8u << 20;
   int threads = 8;
-  int retry_after_seconds = 5;  // Retry-After on 429 and 503
-  CheckBlueprintFn check;
+  int retry_after_seconds = 5;               // Retry-After on 429 and 503
+  int64_t max_shots = 10000;                 // per job; more: 422
+  double max_duration_seconds = 4 * 3600.0;  // the output's length; longer: 422
+  CheckBlueprintFn check{};
+  // Memory figures now (RSS, cgroup, PSI); empty: a memory::Monitor of this process. Tests
+  // inject critical pressure here.
+  std::function<memory::Sample()> sample;
 };
+
+// The server's memory pressure now, from one sample, without hysteresis (the jobs' governors
+// have their own): the highest level that the cgroup's working set against its limit or PSI some
+// avg10 reaches, on the thresholds the render governor uses. `cause` names the signal.
+memory::PressureLevel pressure_level(const memory::Sample& sample, std::string* cause);
 
 // True when `path` is `root` or below it, component by component (both already canonical).
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& root);

@@ -180,12 +180,24 @@ void JobRunner::shutdown() {
 }
 
 JobRunner::Snapshot JobRunner::snapshot() const {
-  return {running_count_.load(), reserved_bytes_.load(), admitting_.load()};
+  Snapshot s{running_count_.load(), reserved_bytes_.load(), admitting_.load(), {}};
+  std::lock_guard lock(mu_);
+  s.jobs = published_;
+  return s;
 }
 
 void JobRunner::publish() {
   int64_t reserved = 0;
-  for (const auto& r : running_) reserved += r->reservation;
+  std::vector<RunningJob> jobs;
+  for (const auto& r : running_) {
+    reserved += r->reservation;
+    jobs.push_back({r->job.id, r->job.estimate_bytes, r->reservation, r->child.pid(),
+                    to_string(r->child.limit_method())});
+  }
+  {
+    std::lock_guard lock(mu_);
+    published_ = std::move(jobs);
+  }
   running_count_ = static_cast<int64_t>(running_.size());
   reserved_bytes_ = reserved;
 }

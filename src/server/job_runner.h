@@ -49,9 +49,9 @@
 namespace leancut::server {
 
 struct RunnerOptions {
-  std::filesystem::path data_dir;  // jobs go to data_dir/jobs/ID
-  std::string program;             // the leancut binary the children run
-  int64_t budget_bytes = 0;        // what running jobs may reserve in all; 0: no memory admission
+  std::filesystem::path data_dir{};  // jobs go to data_dir/jobs/ID
+  std::string program{};             // the leancut binary the children run
+  int64_t budget_bytes = 0;          // what running jobs may reserve in all; 0: no memory admission
   int max_running = 1;
   // How often the runner looks at its children when nothing wakes it.
   std::chrono::milliseconds tick{200};
@@ -64,7 +64,7 @@ struct RunnerOptions {
   // Finished jobs' outputs and records are removed this long after they finished; 0: never.
   std::chrono::milliseconds output_ttl{24LL * 3600 * 1000};
   // Extra arguments for every child (tests: --simulate-pressure, --threads).
-  std::vector<std::string> extra_args;
+  std::vector<std::string> extra_args{};
   const Clock* clock = &SteadyClock::instance();
   // Wall-clock milliseconds for TTL cleanup (the store's timestamps are wall time).
   std::function<int64_t()> wall_ms;
@@ -100,10 +100,18 @@ class JobRunner {
   // Idempotent.
   void shutdown();
 
+  struct RunningJob {
+    std::string id{};
+    int64_t estimate_bytes = 0;
+    int64_t reservation_bytes = 0;
+    int pid = 0;
+    std::string limit{};  // "cgroup", "rlimit", "none"
+  };
   struct Snapshot {
     int64_t running = 0;
     int64_t reserved_bytes = 0;
     bool admitting = true;
+    std::vector<RunningJob> jobs{};
   };
   Snapshot snapshot() const;
   const RunnerOptions& options() const { return options_; }
@@ -130,6 +138,7 @@ class JobRunner {
   std::set<std::string> cancels_;                   // guarded by mu_
   std::vector<std::unique_ptr<Running>> running_;   // the runner thread only
   std::optional<Clock::TimePoint> last_ttl_check_;  // the runner thread only
+  std::vector<RunningJob> published_;               // guarded by mu_: running_ as others may see it
   std::atomic<int64_t> running_count_{0};
   std::atomic<int64_t> reserved_bytes_{0};
   std::atomic<bool> admitting_{true};

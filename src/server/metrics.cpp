@@ -95,6 +95,9 @@ std::string Metrics::render(const MetricsSnapshot& now) const {
            "Share of the last 10 s in which some task stalled on memory (PSI some avg10).");
     sample(out, "leancut_server_memory_pressure_some_ratio", "", num(*now.psi_some_avg10 / 100));
   }
+  header(out, "leancut_server_memory_pressure_level", "gauge",
+         "Memory pressure: 0 none, 1 low, 2 moderate, 3 high, 4 critical (no new jobs).");
+  sample(out, "leancut_server_memory_pressure_level", "", num(int64_t{now.pressure_level}));
   header(out, "leancut_server_jobs", "gauge", "Jobs in the store by state.");
   for (JobState s : kStates) {
     auto it = now.jobs.find(s);

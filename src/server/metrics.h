@@ -51,9 +51,10 @@ struct MetricsSnapshot {
   int64_t reserved_bytes = 0;  // the running jobs' reservations
   int64_t running = 0;         // jobs with a live child
   int64_t max_running = 0;
-  bool admitting = true;                 // false while shutting down
-  std::map<JobState, int64_t> jobs;      // every state, from the store
-  std::optional<double> psi_some_avg10;  // memory pressure stall (percent), when PSI is on
+  bool admitting = true;                   // false while shutting down
+  std::map<JobState, int64_t> jobs{};      // every state, from the store
+  std::optional<double> psi_some_avg10{};  // memory pressure stall (percent), when PSI is on
+  int pressure_level = 0;                  // memory::PressureLevel: 0 none .. 4 critical
 };
 
 class Metrics {
@@ -61,7 +62,7 @@ class Metrics {
   Metrics();
 
   // A POST that was refused before it became a job; `reason` is a label value
-  // ("queue_full", "over_budget", "invalid", "shutting_down").
+  // ("queue_full", "over_budget", "invalid", "limit", "memory_pressure", "shutting_down").
   void count_rejection(std::string_view reason);
   // A job reached a final state after running for `seconds`; `peak_bytes` when measured.
   void observe_job_end(JobState state, double seconds, std::optional<int64_t> peak_bytes);

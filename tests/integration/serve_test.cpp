@@ -324,5 +324,46 @@ TEST_F(Serve, SecondJobWaitsQueuedUntilMemoryIsFree) {
   EXPECT_THAT(temp_files(), ::testing::IsEmpty());
 }
 
+TEST_F(Serve, TokenBodyLimitMalformedJsonAndSymlinkEscapeOverTheWire) {
+  const fs::path media = dir_ / "media";
+  fs::create_directories(media);
+  // Inside the second root: allowed. Out of every root: refused, naming the shot.
+  fs::create_symlink(test_media_dir() / "a_720p30.mp4", media / "clip.mp4");
+  fs::create_symlink("/etc/hostname", media / "escape.mp4");
+  std::ofstream(dir_ / "token") << "t0ken\n";
+  start_server({"--token-file", (dir_ / "token").string(), "--media-root", media.string(),
+                "--max-body", "64K"});
+  // start_server's own --media-root (the test media) comes first; ours second. Relative
+  // sources resolve against the first.
+  EXPECT_EQ(client_->Get("/health")->status, 200);
+  auto r = client_->Get("/v1/jobs");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_THAT(r->body, HasSubstr("Bearer"));
+  client_->set_bearer_token_auth("t0ken");
+  EXPECT_EQ(client_->Get("/v1/jobs")->status, 200);
+
+  r = client_->Post("/v1/jobs", std::string(100 << 10, ' '), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  r = client_->Post("/v1/jobs", R"({"kind": "render", "blueprint": [1, 2,]})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("at byte 39"));
+
+  const std::string bp = R"({"version": 1, "output": {"width": 320, "height": 180,
+      "video": {"preset": "ultrafast"}}, "shots": [
+      {"source": ")" + (media / "clip.mp4").string() +
+                         R"(", "in": 0, "out": 1},
+      {"source": ")" + (media / "escape.mp4").string() +
+                         R"(", "in": 0, "out": 1}]})";
+  auto [status, body] = post(job_request(bp));
+  EXPECT_EQ(status, 422) << body.dump();
+  EXPECT_THAT(body["error"].value("message", ""), HasSubstr("shots[1].source"));
+  EXPECT_EQ(body["error"]["details"].size(), 1u) << body.dump();
+  ProcessResult stopped = stop_server(SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+}
+
 }  // namespace
 }  // namespace leancut::testing

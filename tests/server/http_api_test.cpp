@@ -37,6 +37,7 @@ BlueprintCheck fake_check(const fs::path& file, int64_t budget) {
     return c;
   }
   c.estimate_bytes = bp.value("estimate_mib", int64_t{10}) * kMiB;
+  c.duration_seconds = bp.value("duration", 1.0);
   c.fits = c.estimate_bytes <= budget;
   if (!c.fits) c.refusal = "needs at least " + std::to_string(c.estimate_bytes / kMiB) + " MiB";
   return c;
@@ -295,6 +296,73 @@ TEST_F(HttpApiTest, CancelQueuedAndRunningJobs) {
   EXPECT_EQ(wait_final(a)["state"], "canceled");
   r = reply(client_->Get("/v1/jobs/" + a + "/output"));
   EXPECT_EQ(r.status, 409);
+}
+
+TEST_F(HttpApiTest, LimitsOnShotsAndDuration) {
+  api_options_.max_shots = 2;
+  api_options_.max_duration_seconds = 60;
+  start();
+  Reply r = post(R"({"kind": "render", "blueprint": {"shots": [{}, {}, {}]}})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["code"], "too_many_shots");
+  EXPECT_THAT(error_message(r), HasSubstr("3 shots; this server takes 2 at most"));
+  r = post(R"({"kind": "render", "blueprint": {"duration": 61.5}})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["code"], "too_long");
+  EXPECT_THAT(error_message(r), HasSubstr("61 s; this server renders 60 s at most"));
+}
+
+TEST_F(HttpApiTest, CriticalPressureRefusesNewJobsWith503) {
+  double psi = 50;  // percent of time stalled: critical (>= 40)
+  api_options_.sample = [&psi] {
+    memory::Sample s;
+    s.psi_some_avg10 = psi;
+    return s;
+  };
+  start();
+  Reply r = post(R"({"kind": "render", "blueprint": {"mode": "ok"}})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["error"]["code"], "memory_pressure");
+  EXPECT_THAT(error_message(r), HasSubstr("psi_some"));
+  EXPECT_EQ(httplib::detail::get_header_value(r.headers, "Retry-After", 0, ""), std::string("5"));
+  Reply health = get("/health/memory");
+  EXPECT_EQ(health.body["pressure_level"], "critical");
+  EXPECT_EQ(health.body["admission"], "closed (critical pressure)");
+  EXPECT_THAT(client_->Get("/metrics")->body,
+              HasSubstr("leancut_server_memory_pressure_level 4\n"));
+  psi = 0;
+  EXPECT_EQ(post(R"({"kind": "render", "blueprint": {"mode": "ok"}})").status, 202);
+}
+
+TEST(PressureLevel, WorkingSetAgainstTheLimitOrPsi) {
+  memory::Sample s;
+  std::string cause;
+  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::None);
+  s.cgroup.limit_bytes = 1000;
+  s.cgroup.working_set_bytes = 960;
+  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::Critical);
+  EXPECT_EQ(cause, "working_set");
+  s.cgroup.working_set_bytes = 850;
+  s.psi_some_avg10 = 12;
+  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::Moderate);
+}
+
+TEST_F(HttpApiTest, HealthMemoryListsEachRunningJobsReservation) {
+  start();
+  const std::string id = post(R"({"kind": "render", "blueprint": {"mode": "slow"}})").body["id"];
+  Reply h;
+  for (int i = 0; i < 500; ++i) {
+    h = get("/health/memory");
+    if (!h.body["reservations"].empty()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(h.body["reservations"].size(), 1u) << h.body.dump();
+  EXPECT_EQ(h.body["reservations"][0]["id"], id);
+  EXPECT_EQ(h.body["reservations"][0]["reservation_bytes"], reservation_for(10 * kMiB, 100 * kMiB));
+  EXPECT_EQ(h.body["reserved_bytes"], reservation_for(10 * kMiB, 100 * kMiB));
+  EXPECT_EQ(h.body["jobs"]["running"], 1);
+  EXPECT_EQ(reply(client_->Delete("/v1/jobs/" + id)).status, 202);
+  EXPECT_EQ(wait_final(id)["state"], "canceled");
 }
 
 TEST_F(HttpApiTest, TokenGuardsEverythingButHealth) {

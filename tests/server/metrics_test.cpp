@@ -82,6 +82,7 @@ TEST(Metrics, CountsWhatItSaw) {
   EXPECT_THAT(text, HasSubstr("leancut_server_job_duration_seconds_bucket{le=\"2.5\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("leancut_server_job_peak_memory_bytes_count 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE leancut_server_job_peak_memory_bytes histogram\n"));
+  EXPECT_THAT(text, HasSubstr("leancut_server_memory_pressure_level 0\n"));
 }
 
 }  // namespace
