@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <thread>
 
+#include "fakes/fake_clock.h"
 #include "server/fake_render.h"
 
 namespace leancut::server {
@@ -174,6 +176,42 @@ TEST_F(JobRunnerTest, StuckJobIsKilledAndFailedWithItsLastProgress) {
   const JobRecord job = wait_final(id);
   EXPECT_EQ(job.state, JobState::Failed);
   EXPECT_THAT(job.error, HasSubstr("stuck at frame 7 of 30"));
+}
+
+// Stuck detection and TTL cleanup read the injected clock: a fake one moves only when told.
+TEST_F(JobRunnerTest, StuckTimeIsTheInjectedClocks) {
+  fakes::FakeClock clock;
+  options_.clock = &clock;
+  options_.stuck_after = 120s;
+  runner();
+  const std::string id = submit("stuck", 10 * kMiB);
+  wait_for(id, [](const JobRecord& j) { return j.state == JobState::Running; });
+  std::this_thread::sleep_for(300ms);  // real time passes; the fake clock does not
+  EXPECT_EQ(store_->get(id)->state, JobState::Running);
+  clock.advance(121s);
+  runner().wake();
+  const JobRecord job = wait_final(id);
+  EXPECT_EQ(job.state, JobState::Failed);
+  EXPECT_THAT(job.error, HasSubstr("no progress for 120 s"));
+}
+
+TEST_F(JobRunnerTest, FinishedJobsAndTheirFoldersGoAfterTheTtl) {
+  fakes::FakeClock clock;
+  std::atomic<int64_t> wall_ms{0};
+  options_.clock = &clock;
+  options_.output_ttl = 1000ms;
+  options_.wall_ms = [&wall_ms] { return wall_ms.load(); };
+  runner();
+  const std::string id = submit("ok", 10 * kMiB);
+  const JobRecord job = wait_final(id);
+  ASSERT_EQ(job.state, JobState::Succeeded);
+  ASSERT_TRUE(fs::exists(dir_ / "jobs" / id / "output.mp4"));
+  wall_ms = *job.finished_ms + 2000;
+  clock.advance(61s);  // the TTL check runs once a minute
+  runner().wake();
+  for (int i = 0; i < 500 && store_->get(id).ok(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(store_->get(id).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "jobs" / id));
 }
 
 TEST_F(JobRunnerTest, ShutdownStopsChildrenAndRequeuesTheirJobs) {
