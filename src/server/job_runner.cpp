@@ -379,12 +379,15 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
             std::to_string(
                 std::chrono::duration_cast<std::chrono::seconds>(options_.stuck_after).count()) +
             " s; killed (" + st.describe() + ")";
-  } else if (st.success() && fs::exists(r.dir / "output.mp4")) {
+  } else if (st.success() && !st.oom_killed && fs::exists(r.dir / "output.mp4")) {
     state = JobState::Succeeded;
     peak = report_peak(r.dir / "report.json");
     output = (r.dir / "output.mp4").string();
   } else {
-    error = "render " + (st.success() ? std::string("exited 0 without an output") : st.describe());
+    // An OOM kill in the job's cgroup fails it even when the leader exited 0: a process of the
+    // job lost its memory, so the output cannot be trusted.
+    error = "render " + (st.success() && !st.oom_killed ? std::string("exited 0 without an output")
+                                                        : st.describe());
     if (!p.error.empty()) error += ": " + p.error;
     const std::string tail = stderr_tail(r.dir / "stderr.log");
     if (!tail.empty() && p.error.empty()) error += "; stderr: " + tail;

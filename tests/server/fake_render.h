@@ -6,6 +6,7 @@
 //   slow    a progress line every 50 ms, frames advancing, until SIGTERM (exit 130)
 //   stuck   one progress line, then sleeps (frames never advance)
 //   crash   a line on stderr, then SIGSEGV
+//   hog     holds 400 MB in `tail` (past any limit a small estimate gets), then exits 0
 // Each run appends "--memory R" to JOBDIR/../../runs.log, so tests see reservations.
 #pragma once
 
@@ -43,6 +44,10 @@ case "$mode" in
   crash)
     echo "the decoder met a hostile file" >&2
     kill -SEGV $$ ;;
+  hog)
+    echo '{"event":"progress","frames":1,"frames_total":30}'
+    head -c 400000000 /dev/zero | tail -c 400000000 > /dev/null
+    exit 0 ;;
 esac
 echo "unknown mode '$mode'" >&2
 exit 3

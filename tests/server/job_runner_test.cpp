@@ -178,6 +178,22 @@ TEST_F(JobRunnerTest, StuckJobIsKilledAndFailedWithItsLastProgress) {
   EXPECT_THAT(job.error, HasSubstr("stuck at frame 7 of 30"));
 }
 
+// The child's hard limit is a real memory cgroup here (this project's machines have a writable
+// v1 hierarchy); elsewhere the test says why it cannot run.
+TEST_F(JobRunnerTest, OomKillInTheJobsCgroupFailsThatJobAlone) {
+  options_.limit = LimitMethod::Cgroup;
+  runner();
+  const std::string id = submit("hog", 10 * kMiB);  // hard limit 26 + 64 MiB
+  const JobRecord job = wait_final(id);
+  if (job.error.find("cannot start the render") != std::string::npos) {
+    GTEST_SKIP() << "no writable memory cgroup: " << job.error;
+  }
+  EXPECT_EQ(job.state, JobState::Failed);
+  EXPECT_THAT(job.error, HasSubstr("out of memory"));
+  EXPECT_THAT(job.error, HasSubstr("cgroup limit 90 MiB"));
+  EXPECT_EQ(wait_final(submit("ok", 10 * kMiB)).state, JobState::Succeeded);
+}
+
 // Stuck detection and TTL cleanup read the injected clock: a fake one moves only when told.
 TEST_F(JobRunnerTest, StuckTimeIsTheInjectedClocks) {
   fakes::FakeClock clock;
