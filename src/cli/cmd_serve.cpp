@@ -221,6 +221,7 @@ int run_serve(const ServeArgs& args) {
       .budget_bytes = budget,
       .max_running = max_running,
       .stuck_after = std::chrono::seconds(args.stuck_seconds),
+      .job_timeout = std::chrono::seconds(args.job_timeout_seconds),
       .kill_grace = std::chrono::seconds(args.kill_grace_seconds),
       .output_ttl = std::chrono::seconds(args.output_ttl_seconds),
       .extra_args = {"--threads", std::to_string(std::max(1, cpus / max_running))},
@@ -254,6 +255,11 @@ int run_serve(const ServeArgs& args) {
     const timespec tick{0, 200 * 1000 * 1000};
     while (!done) {
       if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        // --drain: the API stays up (GETs answer, POST is 503) while the running jobs finish.
+        if (args.drain) {
+          std::fprintf(stderr, "leancut serve: draining: waiting for the running jobs\n");
+          runner.shutdown(server::JobRunner::ShutdownMode::Drain);
+        }
         api.stop();
         return;
       }
@@ -272,7 +278,8 @@ int run_serve(const ServeArgs& args) {
   api.run();
   done = true;
   signal_thread.join();
-  // Stop admitting, stop the children, re-queue their jobs (the next start re-runs them).
+  // Stop admitting, stop the children, re-queue their jobs (the next start re-runs them); after
+  // a drain there are none left.
   runner.shutdown();
   fs::remove_all(data_dir / "tmp", ec);
   std::printf("leancut serve: stopped\n");

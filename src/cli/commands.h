@@ -85,6 +85,8 @@ struct ServeArgs {
   std::filesystem::path token_file{};
   int64_t stuck_seconds = 120;
   int64_t kill_grace_seconds = 5;
+  int64_t job_timeout_seconds = 0;  // 0: no limit
+  bool drain = false;  // SIGINT/SIGTERM wait for running jobs instead of re-queueing them
   int64_t output_ttl_seconds = 24 * 3600;
   int64_t max_body_bytes = 8 << 20;          // request bodies; larger: 413
   int64_t max_shots = 10000;                 // per job

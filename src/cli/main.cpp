@@ -154,6 +154,13 @@ int main(int argc, char** argv) {
                    "(default 86400)")
       ->check(CLI::Range(0, 100000000));
 
+  cmd_serve
+      ->add_option("--job-timeout-seconds", serve.job_timeout_seconds,
+                   "Kill a job running longer than this (default 0: no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  cmd_serve->add_flag(
+      "--drain", serve.drain,
+      "On SIGINT/SIGTERM, let running jobs finish (default: stop and re-queue them)");
   std::string serve_max_body = "8M";
   cmd_serve->add_option("--max-body", serve_max_body,
                         "Largest request body, binary units (default 8M); larger: 413");

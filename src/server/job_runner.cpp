@@ -142,6 +142,7 @@ struct JobRunner::Running {
   int64_t frames_total = 0;
   bool canceled = false;
   bool stuck = false;
+  bool timed_out = false;
 };
 
 JobRunner::JobRunner(JobStore& store, RunnerOptions options)
@@ -169,9 +170,10 @@ void JobRunner::request_cancel(const std::string& id) {
   cv_.notify_all();
 }
 
-void JobRunner::shutdown() {
+void JobRunner::shutdown(ShutdownMode mode) {
   {
     std::lock_guard lock(mu_);
+    if (!stopping_) drain_ = mode == ShutdownMode::Drain;
     stopping_ = true;
     admitting_ = false;
     cv_.notify_all();
@@ -204,7 +206,8 @@ void JobRunner::publish() {
 
 void JobRunner::loop() {
   std::unique_lock lock(mu_);
-  while (!stopping_) {
+  // Draining, the loop goes on (admitting nothing) until the running jobs have ended.
+  while (!stopping_ || (drain_ && !running_.empty())) {
     std::set<std::string> cancels;
     cancels.swap(cancels_);
     lock.unlock();
@@ -216,7 +219,7 @@ void JobRunner::loop() {
     admit();
     clean_expired();
     lock.lock();
-    if (stopping_) break;
+    if (stopping_ && !(drain_ && !running_.empty())) break;
     cv_.wait_for(lock, options_.tick, [this] { return stopping_ || woken_; });
     woken_ = false;
   }
@@ -353,7 +356,10 @@ bool JobRunner::service(Running& r) {
     }
   }
   if (!r.canceled && now - r.last_advance >= options_.stuck_after) r.stuck = true;
-  if (r.canceled || r.stuck) {
+  if (!r.canceled && options_.job_timeout.count() > 0 && now - r.started >= options_.job_timeout) {
+    r.timed_out = true;
+  }
+  if (r.canceled || r.stuck || r.timed_out) {
     Result<ExitStatus> st = r.child.terminate(options_.kill_grace);
     end_job(r, st ? *st : ExitStatus{});
     return true;
@@ -379,6 +385,12 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
             std::to_string(
                 std::chrono::duration_cast<std::chrono::seconds>(options_.stuck_after).count()) +
             " s; killed (" + st.describe() + ")";
+  } else if (r.timed_out) {
+    error = "timed out after " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(options_.job_timeout).count()) +
+            " s at frame " + std::to_string(r.frames_done) + " of " +
+            std::to_string(r.frames_total) + "; killed (" + st.describe() + ")";
   } else if (st.success() && !st.oom_killed && fs::exists(r.dir / "output.mp4")) {
     state = JobState::Succeeded;
     peak = report_peak(r.dir / "report.json");

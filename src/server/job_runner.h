@@ -8,6 +8,7 @@
 //   ... runner.wake();              // after a submission or a cancel, so it acts at once
 //   runner.request_cancel(id);      // a running job: SIGTERM, SIGKILL after the grace
 //   runner.shutdown();              // stop admitting, stop every child, re-queue its job
+//                                   // (or ShutdownMode::Drain: let the running jobs finish)
 //
 // Admission: the oldest queued job starts when fewer than max_running run and the running jobs'
 // reservations plus its own fit budget_bytes (a job alone always starts: the API refused those
@@ -59,7 +60,9 @@ struct RunnerOptions {
   std::chrono::milliseconds progress_every{1000};
   // Frames not advancing this long: the job is killed and failed as stuck.
   std::chrono::milliseconds stuck_after{120000};
-  // SIGTERM, then SIGKILL after this (cancel, stuck, shutdown).
+  // A job running longer than this is killed and failed as timed out; 0: no limit.
+  std::chrono::milliseconds job_timeout{0};
+  // SIGTERM, then SIGKILL after this (cancel, stuck, timeout, shutdown).
   std::chrono::milliseconds kill_grace{5000};
   // Finished jobs' outputs and records are removed this long after they finished; 0: never.
   std::chrono::milliseconds output_ttl{24LL * 3600 * 1000};
@@ -96,9 +99,11 @@ class JobRunner {
   // A running job is terminated and finished as canceled (the caller has already marked it in
   // the store with request_cancel). Unknown or not running: ignored.
   void request_cancel(const std::string& id);
-  // Stops admitting, terminates every child (kill_grace), re-queues their jobs, joins the thread.
-  // Idempotent.
-  void shutdown();
+  // Requeue: stops admitting, terminates every child (kill_grace), re-queues their jobs, joins
+  // the thread. Drain: stops admitting and waits until the running jobs end on their own (queued
+  // ones stay queued for the next start). Idempotent; the first call's mode wins.
+  enum class ShutdownMode { Requeue, Drain };
+  void shutdown(ShutdownMode mode = ShutdownMode::Requeue);
 
   struct RunningJob {
     std::string id{};
@@ -135,6 +140,7 @@ class JobRunner {
   std::condition_variable cv_;
   bool woken_ = false;                              // guarded by mu_
   bool stopping_ = false;                           // guarded by mu_
+  bool drain_ = false;                              // guarded by mu_
   std::set<std::string> cancels_;                   // guarded by mu_
   std::vector<std::unique_ptr<Running>> running_;   // the runner thread only
   std::optional<Clock::TimePoint> last_ttl_check_;  // the runner thread only

@@ -324,6 +324,33 @@ TEST_F(Serve, SecondJobWaitsQueuedUntilMemoryIsFree) {
   EXPECT_THAT(temp_files(), ::testing::IsEmpty());
 }
 
+TEST_F(Serve, DrainLetsTheRunningJobFinishBeforeExiting) {
+  start_server({"--drain", "--max-running", "1"});
+  auto [status, body] = post(job_request(blueprint(4, 2.0)));
+  ASSERT_EQ(status, 202) << body.dump();
+  const std::string id = body["id"];
+  auto [status2, body2] = post(job_request(blueprint(1, 1.0)));
+  ASSERT_EQ(status2, 202) << body2.dump();
+  const std::string queued = body2["id"];
+  json job = wait_job(id, [](const json& j) { return j["state"] != "queued"; });
+  ASSERT_EQ(job["state"], "running") << job.dump(2);
+  server_->signal(SIGTERM);
+  // Still answering while it drains; new work is refused.
+  std::this_thread::sleep_for(300ms);
+  auto refused = client_->Post("/v1/jobs", job_request(blueprint(1, 1.0)), "application/json");
+  if (refused) {  // no answer: the drain was already over and the server gone
+    EXPECT_EQ(refused->status, 503) << refused->body;
+  }
+  ProcessResult r = server_->wait(120000);
+  server_.reset();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(processes_under_data_dir(), ::testing::IsEmpty());
+  EXPECT_THAT(temp_files(), ::testing::IsEmpty());
+  start_server({"--max-running", "0"});  // 0 = the default; the queued job may start again
+  EXPECT_EQ(get("/v1/jobs/" + id)["state"], "succeeded");
+  EXPECT_EQ(get("/v1/jobs/" + queued)["attempts"], 0);
+}
+
 TEST_F(Serve, TokenBodyLimitMalformedJsonAndSymlinkEscapeOverTheWire) {
   const fs::path media = dir_ / "media";
   fs::create_directories(media);

@@ -6,6 +6,7 @@
 //   slow    a progress line every 50 ms, frames advancing, until SIGTERM (exit 130)
 //   stuck   one progress line, then sleeps (frames never advance)
 //   crash   a line on stderr, then SIGSEGV
+//   brief   ten progress lines 50 ms apart, then OUT, exit 0 (no report)
 //   hog     holds 400 MB in `tail` (past any limit a small estimate gets), then exits 0
 // Each run appends "--memory R" to JOBDIR/../../runs.log, so tests see reservations.
 #pragma once
@@ -44,6 +45,12 @@ case "$mode" in
   crash)
     echo "the decoder met a hostile file" >&2
     kill -SEGV $$ ;;
+  brief)
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":10}"; sleep 0.05
+    done
+    printf 'brief' > "$out"
+    exit 0 ;;
   hog)
     echo '{"event":"progress","frames":1,"frames_total":30}'
     head -c 400000000 /dev/zero | tail -c 400000000 > /dev/null

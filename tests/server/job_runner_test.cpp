@@ -230,6 +230,38 @@ TEST_F(JobRunnerTest, FinishedJobsAndTheirFoldersGoAfterTheTtl) {
   EXPECT_FALSE(fs::exists(dir_ / "jobs" / id));
 }
 
+TEST_F(JobRunnerTest, TimeoutKillsAJobThatRunsTooLong) {
+  fakes::FakeClock clock;
+  options_.clock = &clock;
+  options_.job_timeout = 3600s;
+  options_.stuck_after = 36000s;  // the script may not have printed a frame yet
+  runner();
+  const std::string id = submit("slow", 10 * kMiB);  // frames advance: never stuck
+  // The child's start time is read after the store says running: wait until the runner has it
+  // (progress reaches the store on the injected clock, which stands still).
+  for (int i = 0; i < 500 && runner().snapshot().running == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(runner().snapshot().running, 1);
+  clock.advance(3601s);
+  runner().wake();
+  const JobRecord job = wait_final(id);
+  EXPECT_EQ(job.state, JobState::Failed);
+  EXPECT_THAT(job.error, HasSubstr("timed out after 3600 s at frame"));
+}
+
+TEST_F(JobRunnerTest, DrainLetsRunningJobsFinishAndLeavesQueuedOnesQueued) {
+  options_.max_running = 1;
+  runner();
+  const std::string a = submit("brief", 10 * kMiB);
+  wait_for(a, [](const JobRecord& j) { return j.state == JobState::Running; });
+  const std::string b = submit("ok", 10 * kMiB);
+  runner().shutdown(JobRunner::ShutdownMode::Drain);
+  EXPECT_EQ(store_->get(a)->state, JobState::Succeeded);
+  EXPECT_EQ(store_->get(b)->state, JobState::Queued);
+  EXPECT_EQ(store_->get(b)->attempts, 0);
+}
+
 TEST_F(JobRunnerTest, ShutdownStopsChildrenAndRequeuesTheirJobs) {
   runner();
   const std::string id = submit("slow", 10 * kMiB);
