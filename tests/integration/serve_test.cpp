@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "media/decode_helper.h"
+#include "memory/cgroup.h"
 #include "support/subprocess.h"
 #include "support/test_media_env.h"
 
@@ -273,6 +274,12 @@ TEST_F(Serve, KillNineMidRenderThenRestartReRunsTheJobToSuccess) {
   job = wait_job(id, is_final, 180s);
   ASSERT_EQ(job["state"], "succeeded") << job.dump(2);
   EXPECT_EQ(job["attempts"], 1);
+  // The killed attempt's child cgroup (named after the job and attempt) was removed at startup.
+  const memory::CgroupInfo cg = memory::resolve_cgroup(memory::SysRoot{});
+  if (!cg.memory.group.empty()) {
+    EXPECT_FALSE(fs::exists(cg.memory.group / ("leancut-job-" + id + "-0")));
+    EXPECT_FALSE(fs::exists(cg.memory.group / ("leancut-job-" + id + "-1")));
+  }
   EXPECT_EQ(job["progress"]["frames"], 8 * 150);
   auto decoded = media::testing::decode_file(dir_ / "data" / "jobs" / id / "output.mp4");
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
