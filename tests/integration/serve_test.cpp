@@ -313,6 +313,10 @@ TEST_F(Serve, SecondJobWaitsQueuedUntilMemoryIsFree) {
   ASSERT_FALSE(b.empty());
   json ja = wait_job(a, [](const json& j) { return j["state"] != "queued"; });
   ASSERT_EQ(ja["state"], "running") << ja.dump(2);
+  // The store says running once the job is claimed; the runner counts it once its child started.
+  for (int i = 0; i < 100 && get("/health/memory")["jobs"]["running"] != 1; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
   for (int i = 0; i < 10; ++i) {
     const json jb = get("/v1/jobs/" + b);
     EXPECT_EQ(jb["state"], "queued") << "over-committed: " << jb.dump(2);
