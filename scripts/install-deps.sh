@@ -13,6 +13,12 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   # the job server's persistent queue (src/server/job_store): embedded, WAL, nothing to run
   libsqlite3-dev
+  # the job server's HTTP API (src/server/http_api): cpp-httplib 0.11, a fixed-size thread pool
+  # (bounded threads whatever the load) and Range answered through content providers that
+  # stream outputs from disk
+  libcpp-httplib-dev
+  # promtool, which the metrics tests run on GET /metrics (`promtool check metrics`)
+  prometheus
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # schema test (python3-jsonschema) and the side-by-side benchmark's peers (ffmpeg CLI, melt)

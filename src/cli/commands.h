@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/timeline.h"
 #include "memory/stages.h"
@@ -72,5 +73,25 @@ struct DemoArgs {
   ProgressMode progress = ProgressMode::Auto;
 };
 int run_demo(const DemoArgs& args);
+
+// `leancut serve`: the job server (docs/api.md, docs/cli.md).
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8787";
+  std::filesystem::path data_dir{};  // empty: $XDG_STATE_HOME/leancut or ~/.local/state/leancut
+  std::vector<std::filesystem::path> media_roots{};  // empty: the current directory
+  int64_t memory_bytes = 0;  // what running jobs may reserve together; 0: from cgroup/MemTotal
+  int max_running = 0;       // 0: half the CPUs the cgroup allows, at least 1
+  int64_t max_queued = 100;
+  std::filesystem::path token_file{};
+  int64_t stuck_seconds = 120;
+  int64_t kill_grace_seconds = 5;
+  int64_t job_timeout_seconds = 0;  // 0: no limit
+  bool drain = false;  // SIGINT/SIGTERM wait for running jobs instead of re-queueing them
+  int64_t output_ttl_seconds = 24 * 3600;
+  int64_t max_body_bytes = 8 << 20;          // request bodies; larger: 413
+  int64_t max_shots = 10000;                 // per job
+  double max_duration_seconds = 4 * 3600.0;  // the output's length
+};
+int run_serve(const ServeArgs& args);
 
 }  // namespace leancut::cli

@@ -22,11 +22,11 @@ leancut::cli::ProgressMode progress_mode(bool bar, bool json, bool quiet) {
   return ProgressMode::Auto;
 }
 
-int64_t parse_memory_or_exit(const std::string& text) {
+int64_t parse_memory_or_exit(const std::string& text, const char* option = "--memory") {
   if (text.empty()) return 0;
   auto bytes = leancut::memory::parse_size(text);
   if (!bytes) {
-    std::fprintf(stderr, "leancut: --memory: '%s' is not a size (e.g. 256M, 1G)\n", text.c_str());
+    std::fprintf(stderr, "leancut: %s: '%s' is not a size (e.g. 256M, 1G)\n", option, text.c_str());
     std::exit(leancut::cli::kExitUsage);
   }
   return *bytes;
@@ -121,6 +121,56 @@ int main(int argc, char** argv) {
   cmd_demo->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
   cmd_demo->add_flag("--json-progress", json_progress, "JSON lines progress");
 
+  ServeArgs serve;
+  std::string serve_memory;
+  CLI::App* cmd_serve = app.add_subcommand(
+      "serve", "Run the job server: HTTP API, admission by memory, one process per job");
+  cmd_serve->add_option("--listen", serve.listen,
+                        "HOST:PORT to listen on (default 127.0.0.1:8787)");
+  cmd_serve->add_option("--data-dir", serve.data_dir,
+                        "Job database and outputs (default $XDG_STATE_HOME/leancut)");
+  cmd_serve->add_option("--media-root", serve.media_roots,
+                        "Folder sources must lie in (repeatable; default: the current folder)");
+  cmd_serve->add_option("--memory", serve_memory,
+                        "What running jobs may reserve together (default: cgroup or MemTotal)");
+  cmd_serve
+      ->add_option("--max-running", serve.max_running, "Jobs running at once (default: CPUs/2)")
+      ->check(CLI::Range(0, 1024));
+  cmd_serve->add_option("--max-queued", serve.max_queued, "Jobs waiting at most (default 100)")
+      ->check(CLI::Range(1, 1000000));
+  cmd_serve->add_option("--token-file", serve.token_file,
+                        "File holding a bearer token every endpoint but /health requires");
+  cmd_serve
+      ->add_option("--stuck-seconds", serve.stuck_seconds,
+                   "Kill a job whose frames do not advance for this long (default 120)")
+      ->check(CLI::Range(1, 86400));
+  cmd_serve
+      ->add_option("--kill-grace-seconds", serve.kill_grace_seconds,
+                   "SIGTERM to SIGKILL on cancel, stuck and shutdown (default 5)")
+      ->check(CLI::Range(0, 600));
+  cmd_serve
+      ->add_option("--output-ttl-seconds", serve.output_ttl_seconds,
+                   "Remove finished jobs and outputs after this long; 0 keeps them "
+                   "(default 86400)")
+      ->check(CLI::Range(0, 100000000));
+
+  cmd_serve
+      ->add_option("--job-timeout-seconds", serve.job_timeout_seconds,
+                   "Kill a job running longer than this (default 0: no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  cmd_serve->add_flag(
+      "--drain", serve.drain,
+      "On SIGINT/SIGTERM, let running jobs finish (default: stop and re-queue them)");
+  std::string serve_max_body = "8M";
+  cmd_serve->add_option("--max-body", serve_max_body,
+                        "Largest request body, binary units (default 8M); larger: 413");
+  cmd_serve->add_option("--max-shots", serve.max_shots, "Shots per job at most (default 10000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  cmd_serve
+      ->add_option("--max-duration-seconds", serve.max_duration_seconds,
+                   "Output length per job at most (default 14400)")
+      ->check(CLI::Range(1.0, 1e9));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -137,6 +187,11 @@ int main(int argc, char** argv) {
     if (*cmd_plan) {
       plan.memory_bytes = parse_memory_or_exit(plan_memory);
       return run_plan(plan);
+    }
+    if (*cmd_serve) {
+      serve.memory_bytes = parse_memory_or_exit(serve_memory);
+      serve.max_body_bytes = parse_memory_or_exit(serve_max_body, "--max-body");
+      return run_serve(serve);
     }
     if (*cmd_validate) return run_validate(validate_path, validate_json);
     if (*cmd_probe) return run_probe(probe_path, probe_json);

@@ -436,6 +436,11 @@ Result<std::vector<JobRecord>> JobStore::list(std::optional<JobState> state, int
 }
 
 Result<std::optional<JobRecord>> JobStore::claim_next() {
+  return claim_next_if([](const JobRecord&) { return true; });
+}
+
+Result<std::optional<JobRecord>> JobStore::claim_next_if(
+    const std::function<bool(const JobRecord&)>& admit) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_->conn.get();
   auto tx = Transaction::begin(db);
@@ -447,6 +452,11 @@ Result<std::optional<JobRecord>> JobStore::claim_next() {
   if (!row) return error_here(row.error());
   if (!*row) return std::optional<JobRecord>();
   const std::string id = pick->text(0);
+  {
+    auto candidate = get_locked(id);
+    if (!candidate) return candidate.error();
+    if (!admit(*candidate)) return std::optional<JobRecord>();
+  }
   const int64_t now = options_.now_ms();
   auto update = Statement::prepare(
       db, "UPDATE jobs SET state = 'running', started_ms = ?, updated_ms = ? WHERE id = ?");

@@ -101,6 +101,11 @@ class JobStore {
   // The oldest queued job, now running (attempt order is submission order: a re-queued job
   // keeps its place). nullopt when nothing is queued. Atomic across threads and processes.
   Result<std::optional<JobRecord>> claim_next();
+  // The same, but only when `admit` says yes to that oldest job (in the same transaction, so
+  // the answer is about the job claimed). A no leaves it queued and claims nothing: the queue
+  // is first in, first out, so a large job is never overtaken forever by smaller ones.
+  Result<std::optional<JobRecord>> claim_next_if(
+      const std::function<bool(const JobRecord&)>& admit);
   // REQUIRES: the job is running (else InvalidInput naming its state).
   Status update_progress(std::string_view id, int64_t frames_done, int64_t frames_total);
   // Moves the job to a final state. `state` must be succeeded, failed or canceled.

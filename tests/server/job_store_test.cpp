@@ -105,6 +105,29 @@ TEST_F(JobStoreTest, EnqueueGetListRoundTrip) {
   EXPECT_THAT(missing.error().message, HasSubstr("job 0123"));
 }
 
+// Admission asks about the oldest queued job; a no claims nothing and skips nothing.
+TEST_F(JobStoreTest, ClaimNextIfLeavesTheHeadQueuedWhenRefused) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  auto big = store->enqueue("render", "{}", 900);
+  auto small = store->enqueue("render", "{}", 10);
+  ASSERT_TRUE(big.ok() && small.ok());
+  std::vector<int64_t> asked;
+  auto refused = store->claim_next_if([&](const JobRecord& j) {
+    asked.push_back(j.estimate_bytes);
+    return j.estimate_bytes < 100;
+  });
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_FALSE(refused->has_value());
+  EXPECT_EQ(asked, std::vector<int64_t>{900});
+  EXPECT_EQ(store->get(big->id)->state, JobState::Queued);
+  EXPECT_EQ(store->get(small->id)->state, JobState::Queued);
+  auto admitted = store->claim_next_if([](const JobRecord&) { return true; });
+  ASSERT_TRUE(admitted.ok() && admitted->has_value());
+  EXPECT_EQ((*admitted)->id, big->id);
+  EXPECT_EQ((*admitted)->state, JobState::Running);
+}
+
 TEST_F(JobStoreTest, FileIsWalWithSchemaVersion) {
   ASSERT_TRUE(open_store());
   sqlite3* raw = nullptr;

@@ -1,0 +1,289 @@
+// `leancut serve`: the job server (docs/api.md). Wires src/server's store, runner and HTTP API
+// to this binary: the blueprint check uses the same code as `leancut plan`, and each job runs as
+// `leancut render` in a child process.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/planning.h"
+#include "memory/cgroup.h"
+#include "memory/monitor.h"
+#include "memory/rss.h"
+#include "server/child_process.h"
+#include "server/http_api.h"
+#include "server/job_runner.h"
+#include "server/job_store.h"
+#include "server/metrics.h"
+
+namespace leancut::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// The data directory's lock: one server per directory, since the runner re-queues every job it
+// finds running (two servers would re-run each other's jobs). Released when the process ends,
+// however it ends, because it is an flock.
+class DirLock {
+ public:
+  static Result<DirLock> acquire(const fs::path& dir) {
+    const fs::path file = dir / "serve.lock";
+    DirLock lock;
+    lock.fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock.fd_ < 0) return make_error(ErrorCode::Io, file.string() + ": cannot open");
+    if (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0) {
+      return make_error(ErrorCode::Io, "another leancut serve is using " + dir.string() + " (" +
+                                           file.string() + " is locked)");
+    }
+    return lock;
+  }
+  DirLock(DirLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  DirLock& operator=(DirLock&&) = delete;
+  DirLock(const DirLock&) = delete;
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  DirLock() = default;
+  int fd_ = -1;
+};
+
+fs::path default_data_dir() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  if (state != nullptr && *state == '/') return fs::path(state) / "leancut";
+  const char* home = std::getenv("HOME");
+  return fs::path(home != nullptr && *home != '\0' ? home : "/tmp") / ".local/state/leancut";
+}
+
+// What a server killed by SIGKILL left behind: check files, renders' temp files, folders of
+// jobs the store no longer knows, and empty child cgroups of its jobs.
+void remove_orphans(const fs::path& data_dir, server::JobStore& store) {
+  std::error_code ec;
+  fs::remove_all(data_dir / "tmp", ec);
+  std::set<std::string> known;
+  if (auto jobs = store.list(std::nullopt, std::numeric_limits<int64_t>::max()); jobs) {
+    for (const server::JobRecord& j : *jobs) known.insert(j.id);
+  } else {
+    return;  // without the list, nothing can be called an orphan
+  }
+  std::vector<fs::path> doomed;
+  for (fs::directory_iterator it(data_dir / "jobs", ec), end; !ec && it != end; it.increment(ec)) {
+    if (known.count(it->path().filename().string()) == 0) {
+      doomed.push_back(it->path());
+      continue;
+    }
+    std::error_code ec2;
+    for (fs::directory_iterator f(it->path(), ec2), fend; !ec2 && f != fend; f.increment(ec2)) {
+      if (f->path().filename().string().find(".partial") != std::string::npos) {
+        doomed.push_back(f->path());
+      }
+    }
+  }
+  for (const fs::path& p : doomed) fs::remove_all(p, ec);
+  // Child cgroups are removed when their job ends; after a SIGKILL nobody did. rmdir removes
+  // only empty ones, so a live group (another server's) is never touched.
+  const memory::CgroupInfo cg = memory::resolve_cgroup(memory::SysRoot{});
+  if (!cg.memory.group.empty()) {
+    for (fs::directory_iterator it(cg.memory.group, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().rfind("leancut-job-", 0) == 0) {
+        ::rmdir(it->path().c_str());
+      }
+    }
+  }
+}
+
+server::BlueprintCheck check_blueprint(const fs::path& file, int64_t budget_bytes) {
+  server::BlueprintCheck out;
+  nlohmann::json report;
+  std::optional<engine::Timeline> timeline = load_timeline(file, true, &report);
+  if (!timeline) {
+    for (const auto& e : report.value("errors", nlohmann::json::array())) {
+      out.errors.emplace_back(e.value("path", ""), e.value("message", ""));
+    }
+    if (out.errors.empty()) out.errors.emplace_back("", "the blueprint is invalid");
+    return out;
+  }
+  // The same planning as `leancut plan --memory BUDGET`: the peak under the server's budget.
+  const JobPlan plan = plan_job(*timeline, budget_bytes, 0, 0);
+  out.estimate_bytes = plan.plan.estimate.peak_bytes;
+  out.duration_seconds = timeline->duration().to_double();
+  out.fits = plan.plan.fits;
+  if (!out.fits) out.refusal = refusal_message(plan) + " for all running jobs together";
+  return out;
+}
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return make_error(ErrorCode::InvalidInput, "--listen " + text + ": expected HOST:PORT");
+  }
+  char* end = nullptr;
+  const long port = std::strtol(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535 || colon + 1 == text.size()) {
+    return make_error(ErrorCode::InvalidInput, "--listen " + text + ": bad port");
+  }
+  return std::make_pair(text.substr(0, colon), static_cast<int>(port));
+}
+
+}  // namespace
+
+int run_serve(const ServeArgs& args) {
+  auto fail = [](const std::string& message, int code) {
+    std::fprintf(stderr, "leancut serve: %s\n", message.c_str());
+    return code;
+  };
+  Result<std::pair<std::string, int>> listen = parse_listen(args.listen);
+  if (!listen) return fail(listen.error().message, kExitUsage);
+
+  const fs::path data_dir = args.data_dir.empty() ? default_data_dir() : args.data_dir;
+  std::error_code ec;
+  fs::create_directories(data_dir / "jobs", ec);
+  if (ec) return fail(data_dir.string() + ": " + ec.message(), kExitOutput);
+
+  std::vector<fs::path> roots = args.media_roots;
+  if (roots.empty()) roots.push_back(fs::current_path());
+  for (fs::path& root : roots) {
+    fs::path canonical = fs::canonical(root, ec);
+    if (ec || !fs::is_directory(canonical)) {
+      return fail("--media-root " + root.string() + ": not a folder", kExitUsage);
+    }
+    root = canonical;
+  }
+  std::string token;
+  if (!args.token_file.empty()) {
+    std::ifstream in(args.token_file);
+    std::getline(in, token);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    if (!in && token.empty()) {
+      return fail("--token-file " + args.token_file.string() + ": cannot read a token", kExitUsage);
+    }
+    if (token.empty())
+      return fail("--token-file " + args.token_file.string() + " is empty", kExitUsage);
+  }
+
+  Result<DirLock> lock = DirLock::acquire(data_dir);
+  if (!lock) return fail(lock.error().message, kExitOutput);
+  Result<std::unique_ptr<server::JobStore>> store =
+      server::JobStore::open(data_dir / "jobs.sqlite3");
+  if (!store) return fail(store.error().message, kExitOutput);
+  Result<int64_t> requeued = (*store)->recover_after_restart();
+  if (!requeued) return fail(requeued.error().message, kExitOutput);
+  remove_orphans(data_dir, **store);
+  if (Status s = server::become_child_subreaper(); !s)
+    return fail(s.error().message, kExitInternal);
+
+  // The budget: --memory, else what the cgroup or MemTotal leave beside the server itself.
+  const memory::Monitor monitor(memory::SysRoot{}, SteadyClock::instance());
+  const memory::Sample sample = monitor.sample();
+  int64_t budget = 0;
+  std::string budget_from;
+  if (args.memory_bytes > 0) {
+    budget = memory::effective_limit_bytes(args.memory_bytes, sample);
+    budget_from = budget == args.memory_bytes ? "--memory" : "cgroup or MemTotal (below --memory)";
+  } else {
+    const int64_t limit = memory::effective_limit_bytes(std::nullopt, sample);
+    budget = limit == memory::kNoLimit ? 0 : limit - sample.rss_bytes;
+    budget_from = "cgroup or MemTotal, less the server's RSS";
+  }
+  const int cpus = monitor.effective_cpu_count();
+  // Each render keeps about two CPUs busy (decode and x264), so half the quota, at least one.
+  const int max_running = args.max_running > 0 ? args.max_running : std::max(1, cpus / 2);
+
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return fail("cannot find this binary (/proc/self/exe)", kExitInternal);
+  self[n] = '\0';
+
+  // SIGINT/SIGTERM go to one thread that sigwaits (blocked everywhere else, so no handler runs
+  // on a request thread); children start with an empty mask (server/child_process.h).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::Metrics metrics;
+  server::RunnerOptions ro{
+      .data_dir = data_dir,
+      .program = self,
+      .budget_bytes = budget,
+      .max_running = max_running,
+      .stuck_after = std::chrono::seconds(args.stuck_seconds),
+      .job_timeout = std::chrono::seconds(args.job_timeout_seconds),
+      .kill_grace = std::chrono::seconds(args.kill_grace_seconds),
+      .output_ttl = std::chrono::seconds(args.output_ttl_seconds),
+      .extra_args = {"--threads", std::to_string(std::max(1, cpus / max_running))},
+      .wall_ms =
+          [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+          },
+      .metrics = &metrics};
+  server::JobRunner runner(**store, ro);
+  server::ApiOptions ao{.media_roots = roots,
+                        .data_dir = data_dir,
+                        .budget_bytes = budget,
+                        .budget_from = budget_from,
+                        .max_queued = args.max_queued,
+                        .max_running = max_running,
+                        .token = token,
+                        .max_body_bytes = static_cast<std::size_t>(args.max_body_bytes),
+                        .max_shots = args.max_shots,
+                        .max_duration_seconds = args.max_duration_seconds,
+                        .check = check_blueprint,
+                        .sample = {}};
+  server::HttpApi api(**store, runner, metrics, ao);
+  Result<int> port = api.bind(listen->first, listen->second);
+  if (!port) return fail(port.error().message, kExitUsage);
+
+  runner.start();
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    const timespec tick{0, 200 * 1000 * 1000};
+    while (!done) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        // --drain: the API stays up (GETs answer, POST is 503) while the running jobs finish.
+        if (args.drain) {
+          std::fprintf(stderr, "leancut serve: draining: waiting for the running jobs\n");
+          runner.shutdown(server::JobRunner::ShutdownMode::Drain);
+        }
+        api.stop();
+        return;
+      }
+    }
+  });
+  std::string root_list;
+  for (const fs::path& r : roots) root_list += (root_list.empty() ? "" : ", ") + r.string();
+  std::printf(
+      "leancut serve: listening on http://%s:%d (data %s, media %s, budget %s from %s, "
+      "%d running at most, %lld queued; %lld jobs re-queued)\n",
+      listen->first.c_str(), *port, data_dir.string().c_str(), root_list.c_str(),
+      memory::format_bytes(budget).c_str(), budget_from.c_str(), max_running,
+      static_cast<long long>(args.max_queued), static_cast<long long>(*requeued));
+  std::fflush(stdout);
+
+  api.run();
+  done = true;
+  signal_thread.join();
+  // Stop admitting, stop the children, re-queue their jobs (the next start re-runs them); after
+  // a drain there are none left.
+  runner.shutdown();
+  fs::remove_all(data_dir / "tmp", ec);
+  std::printf("leancut serve: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace leancut::cli

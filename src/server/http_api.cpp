@@ -1,0 +1,637 @@
+#include "server/http_api.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "memory/monitor.h"
+#include "memory/rss.h"
+
+namespace leancut::server {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool is_within(const fs::path& path, const fs::path& root) {
+  auto p = path.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+    if (r->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *r) return false;
+  }
+  return true;
+}
+
+memory::PressureLevel pressure_level(const memory::Sample& sample, std::string* cause) {
+  memory::PressureLevel level = memory::PressureLevel::None;
+  const auto consider = [&](memory::PressureLevel l, const char* name) {
+    if (l > level) {
+      level = l;
+      if (cause != nullptr) *cause = name;
+    }
+  };
+  if (sample.cgroup.working_set_bytes && sample.cgroup.limit_bytes &&
+      *sample.cgroup.limit_bytes > 0) {
+    const double ratio = static_cast<double>(*sample.cgroup.working_set_bytes) /
+                         static_cast<double>(*sample.cgroup.limit_bytes);
+    consider(memory::kDefaultWorkingSetThresholds.map(ratio, memory::PressureLevel::None),
+             "working_set");
+  }
+  if (sample.psi_some_avg10) {
+    consider(memory::kDefaultPsiThresholds.map(*sample.psi_some_avg10, memory::PressureLevel::None),
+             "psi_some");
+  }
+  return level;
+}
+
+namespace {
+
+// An HTTP failure on its way to the client.
+struct ApiError {
+  int status = 400;
+  std::string code;  // machine-readable: "invalid_json", "queue_full", ...
+  std::string message;
+  json details;  // optional: a list of problems
+};
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  json body = {{"error", {{"code", e.code}, {"message", e.message}}}};
+  if (!e.details.is_null()) body["error"]["details"] = e.details;
+  send_json(res, e.status, body);
+}
+
+std::string random_hex(int bytes) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string out;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < bytes; ++i) {
+    const auto b = static_cast<unsigned>(rng() & 0xff);
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// A file removed when this goes out of scope (the blueprint written for the check).
+class TempFile {
+ public:
+  explicit TempFile(fs::path path) : path_(std::move(path)) {}
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// An open file descriptor, closed with its owner.
+struct OpenFile {
+  explicit OpenFile(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  const int fd;
+};
+
+// Constant time, so a wrong token's timing says nothing about how much of it was right.
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+json job_json(const JobRecord& j) {
+  json out = {{"id", j.id},
+              {"kind", j.kind},
+              {"state", to_string(j.state)},
+              {"estimate_bytes", j.estimate_bytes},
+              {"progress", {{"frames", j.frames_done}, {"frames_total", j.frames_total}}},
+              {"attempts", j.attempts},
+              {"created_ms", j.created_ms},
+              {"updated_ms", j.updated_ms}};
+  if (j.peak_bytes) out["peak_bytes"] = *j.peak_bytes;
+  if (!j.error.empty()) out["error"] = j.error;
+  if (j.cancel_requested) out["cancel_requested"] = true;
+  if (j.started_ms) out["started_ms"] = *j.started_ms;
+  if (j.finished_ms) out["finished_ms"] = *j.finished_ms;
+  if (j.state == JobState::Succeeded) out["output_url"] = "/v1/jobs/" + j.id + "/output";
+  return out;
+}
+
+ApiError store_error(const Error& e) {
+  if (e.code == ErrorCode::NotFound) return {404, "not_found", e.message, {}};
+  return {500, "internal", e.message, {}};
+}
+
+}  // namespace
+
+struct HttpApi::Impl {
+  JobStore& store;
+  JobRunner& runner;
+  Metrics& metrics;
+  ApiOptions options;
+  httplib::Server server;
+  std::mutex enqueue_mu;  // the queue-full check and the enqueue, as one step
+  const memory::Monitor monitor{memory::SysRoot{}, SteadyClock::instance()};
+
+  memory::Sample sample() const { return options.sample ? options.sample() : monitor.sample(); }
+
+  Impl(JobStore& s, JobRunner& r, Metrics& m, ApiOptions o)
+      : store(s), runner(r), metrics(m), options(std::move(o)) {}
+
+  void routes();
+  void post_job(const httplib::Request& req, httplib::Response& res);
+  Result<json> blueprint_of(const json& request, fs::path& base_dir, ApiError& err);
+  bool rewrite_sources(json& blueprint, const fs::path& base_dir, ApiError& err) const;
+  bool queue_full(ApiError& err);
+  json memory_health();
+  std::string metrics_text();
+};
+
+HttpApi::HttpApi(JobStore& store, JobRunner& runner, Metrics& metrics, ApiOptions options)
+    : impl_(std::make_unique<Impl>(store, runner, metrics, std::move(options))) {
+  for (fs::path& root : impl_->options.media_roots) {
+    std::error_code ec;
+    fs::path canonical = fs::canonical(root, ec);
+    if (!ec) root = canonical;
+  }
+  impl_->routes();
+}
+
+HttpApi::~HttpApi() = default;
+
+Result<int> HttpApi::bind(const std::string& host, int port) {
+  const bool ok = port == 0 ? (port = impl_->server.bind_to_any_port(host)) > 0
+                            : impl_->server.bind_to_port(host, port);
+  if (!ok) {
+    return make_error(ErrorCode::Io, "cannot listen on " + host + ":" + std::to_string(port) +
+                                         " (in use, or not an address of this machine)");
+  }
+  return port;
+}
+
+void HttpApi::run() {
+  impl_->server.listen_after_bind();
+}
+
+void HttpApi::stop() {
+  impl_->server.stop();
+}
+
+bool HttpApi::Impl::queue_full(ApiError& err) {
+  Result<std::map<JobState, int64_t>> counts = store.count_by_state();
+  if (!counts) {
+    err = store_error(counts.error());
+    return true;
+  }
+  if ((*counts)[JobState::Queued] >= options.max_queued) {
+    err = {429,
+           "queue_full",
+           "the queue is full (" + std::to_string(options.max_queued) +
+               " jobs waiting, --max-queued); retry later",
+           {}};
+    return true;
+  }
+  return false;
+}
+
+// The blueprint a request names: inline, or read from under a media root. `base_dir` is where
+// its relative sources resolve.
+Result<json> HttpApi::Impl::blueprint_of(const json& request, fs::path& base_dir, ApiError& err) {
+  const bool has_inline = request.contains("blueprint");
+  const bool has_path = request.contains("blueprint_path");
+  const Error failed{ErrorCode::InvalidInput, ""};
+  if (has_inline == has_path) {
+    err = {400,
+           "invalid_request",
+           has_inline ? "give either blueprint or blueprint_path, not both"
+                      : "a render job needs \"blueprint\" (an object) or \"blueprint_path\" (a "
+                        "file under a media root)",
+           {}};
+    return failed;
+  }
+  if (has_inline) {
+    if (!request["blueprint"].is_object()) {
+      err = {400, "invalid_request", "blueprint must be a JSON object", {}};
+      return failed;
+    }
+    base_dir = options.media_roots.front();
+    return request["blueprint"];
+  }
+  if (!request["blueprint_path"].is_string()) {
+    err = {400, "invalid_request", "blueprint_path must be a string", {}};
+    return failed;
+  }
+  const std::string given = request["blueprint_path"].get<std::string>();
+  const fs::path rel(given);
+  std::optional<fs::path> found;
+  bool escaped = false;
+  for (const fs::path& root : options.media_roots) {
+    std::error_code ec;
+    const fs::path candidate = fs::weakly_canonical(rel.is_absolute() ? rel : root / rel, ec);
+    if (ec) continue;
+    if (!is_within(candidate, root)) {
+      escaped = true;
+      continue;
+    }
+    if (fs::is_regular_file(candidate, ec)) {
+      found = candidate;
+      break;
+    }
+  }
+  if (!found) {
+    if (escaped) {
+      err = {403,
+             "outside_media_roots",
+             "blueprint_path " + given + " resolves outside every media root",
+             {}};
+    } else {
+      err = {
+          422, "not_found", "blueprint_path " + given + ": no such file under the media roots", {}};
+    }
+    return failed;
+  }
+  std::error_code ec;
+  if (fs::file_size(*found, ec) > options.max_body_bytes) {
+    err = {413,
+           "too_large",
+           "blueprint_path " + given + " is larger than " + std::to_string(options.max_body_bytes) +
+               " bytes",
+           {}};
+    return failed;
+  }
+  std::ifstream in(*found, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    json blueprint = json::parse(text.str());
+    if (!blueprint.is_object()) {
+      err = {422, "invalid_blueprint", "blueprint_path " + given + " is not a JSON object", {}};
+      return failed;
+    }
+    base_dir = found->parent_path();
+    return blueprint;
+  } catch (const json::parse_error& e) {
+    err = {422,
+           "invalid_blueprint",
+           "blueprint_path " + given + ": malformed JSON at byte " + std::to_string(e.byte) + ": " +
+               e.what(),
+           {}};
+    return failed;
+  }
+}
+
+bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
+                                    ApiError& err) const {
+  if (!blueprint.contains("shots") || !blueprint["shots"].is_array())
+    return true;  // validation says
+  json details = json::array();
+  json& shots = blueprint["shots"];
+  for (std::size_t i = 0; i < shots.size(); ++i) {
+    json& shot = shots[i];
+    if (!shot.is_object() || !shot.contains("source") || !shot["source"].is_string()) continue;
+    const std::string given = shot["source"].get<std::string>();
+    const fs::path p(given);
+    std::error_code ec;
+    // Resolves `..` and every symlink that exists, so a link pointing out of a root is caught.
+    const fs::path resolved = fs::weakly_canonical(p.is_absolute() ? p : base_dir / p, ec);
+    const bool inside =
+        !ec && std::any_of(options.media_roots.begin(), options.media_roots.end(),
+                           [&](const fs::path& root) { return is_within(resolved, root); });
+    if (!inside) {
+      details.push_back({{"path", "shots[" + std::to_string(i) + "].source"},
+                         {"message", given + " resolves outside the media roots"}});
+      continue;
+    }
+    shot["source"] = resolved.string();
+  }
+  if (details.empty()) return true;
+  err = {422, "source_outside_media_roots",
+         details[0]["path"].get<std::string>() + ": " + details[0]["message"].get<std::string>() +
+             (details.size() > 1 ? " (and " + std::to_string(details.size() - 1) + " more)" : ""),
+         details};
+  return false;
+}
+
+void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res) {
+  ApiError err;
+  const auto refuse = [&](const char* reason) {
+    metrics.count_rejection(reason);
+    if (err.status == 429 || err.status == 503) {
+      res.set_header("Retry-After", std::to_string(options.retry_after_seconds));
+    }
+    send_error(res, err);
+  };
+  if (!runner.snapshot().admitting) {
+    err = {503, "shutting_down", "the server is shutting down; retry later", {}};
+    return refuse("shutting_down");
+  }
+  json request;
+  try {
+    request = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    err = {400,
+           "invalid_json",
+           "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what(),
+           {}};
+    return refuse("invalid");
+  }
+  if (!request.is_object()) {
+    err = {400, "invalid_request", "the request must be a JSON object", {}};
+    return refuse("invalid");
+  }
+  if (!request.contains("kind")) {
+    err = {400, "missing_kind", "missing \"kind\" (one of: render)", {}};
+    return refuse("invalid");
+  }
+  if (!request["kind"].is_string() || request["kind"].get<std::string>() != "render") {
+    err = {400, "unknown_kind", "unknown kind " + request["kind"].dump() + " (one of: render)", {}};
+    return refuse("invalid");
+  }
+  // Cheap refusals before the expensive check (which probes every source).
+  if (queue_full(err)) return refuse("queue_full");
+  {
+    std::string cause;
+    if (pressure_level(sample(), &cause) == memory::PressureLevel::Critical) {
+      err = {503,
+             "memory_pressure",
+             "memory pressure is critical (" + cause + "); no new jobs until it eases",
+             {}};
+      return refuse("memory_pressure");
+    }
+  }
+  fs::path base_dir;
+  Result<json> blueprint = blueprint_of(request, base_dir, err);
+  if (!blueprint) return refuse("invalid");
+  if (!rewrite_sources(*blueprint, base_dir, err)) return refuse("invalid");
+  if (blueprint->contains("shots") && (*blueprint)["shots"].is_array() &&
+      static_cast<int64_t>((*blueprint)["shots"].size()) > options.max_shots) {
+    err = {422,
+           "too_many_shots",
+           "shots: " + std::to_string((*blueprint)["shots"].size()) + " shots; this server takes " +
+               std::to_string(options.max_shots) + " at most",
+           {}};
+    return refuse("limit");
+  }
+
+  std::error_code ec;
+  fs::create_directories(options.data_dir / "tmp", ec);
+  const TempFile file(options.data_dir / "tmp" / ("check-" + random_hex(8) + ".json.partial"));
+  {
+    std::ofstream out(file.path(), std::ios::binary);
+    out << blueprint->dump(2) << "\n";
+    if (!out) {
+      send_error(res, {500, "internal", "cannot write " + file.path().string(), {}});
+      return;
+    }
+  }
+  const BlueprintCheck check = options.check(file.path(), options.budget_bytes);
+  if (!check.errors.empty()) {
+    json details = json::array();
+    for (const auto& [path, message] : check.errors) {
+      details.push_back({{"path", path}, {"message", message}});
+    }
+    err = {422, "invalid_blueprint",
+           std::to_string(check.errors.size()) + " problem" +
+               (check.errors.size() == 1 ? "" : "s") + ", the first: " + check.errors[0].first +
+               ": " + check.errors[0].second,
+           details};
+    return refuse("invalid");
+  }
+  if (!check.fits) {
+    err = {422, "over_budget", check.refusal, {}};
+    return refuse("over_budget");
+  }
+  if (check.duration_seconds > options.max_duration_seconds) {
+    err = {422,
+           "too_long",
+           "the output would last " + std::to_string(static_cast<int64_t>(check.duration_seconds)) +
+               " s; this server renders " +
+               std::to_string(static_cast<int64_t>(options.max_duration_seconds)) + " s at most",
+           {}};
+    return refuse("limit");
+  }
+  json stored = {{"kind", "render"}, {"blueprint", *blueprint}};
+  if (request.contains("blueprint_path")) stored["blueprint_path"] = request["blueprint_path"];
+  Result<JobRecord> job = [&]() -> Result<JobRecord> {
+    std::lock_guard lock(enqueue_mu);
+    if (queue_full(err)) return Error{ErrorCode::InvalidInput, ""};
+    return store.enqueue("render", stored.dump(), check.estimate_bytes);
+  }();
+  if (!job) {
+    if (err.status == 429) return refuse("queue_full");
+    send_error(res, store_error(job.error()));
+    return;
+  }
+  runner.wake();
+  res.set_header("Location", "/v1/jobs/" + job->id);
+  send_json(
+      res, 202,
+      {{"id", job->id}, {"state", to_string(job->state)}, {"estimate_bytes", job->estimate_bytes}});
+}
+
+json HttpApi::Impl::memory_health() {
+  const memory::Sample s = sample();
+  const JobRunner::Snapshot r = runner.snapshot();
+  std::string cause;
+  const memory::PressureLevel level = pressure_level(s, &cause);
+  json out = {
+      {"rss_bytes", s.rss_bytes},
+      {"budget_bytes", options.budget_bytes},
+      {"budget_from", options.budget_from},
+      {"reserved_bytes", r.reserved_bytes},
+      {"available_bytes", std::max<int64_t>(0, options.budget_bytes - r.reserved_bytes)},
+      {"cgroup_version", memory::to_string(s.cgroup_version)},
+      {"mem_total_bytes", s.mem_total_bytes},
+      {"jobs", {{"running", r.running}, {"max_running", options.max_running}}},
+      {"pressure_level", memory::to_string(level)},
+      {"admission", !r.admitting                               ? "closed (shutting down)"
+                    : level == memory::PressureLevel::Critical ? "closed (critical pressure)"
+                                                               : "open"}};
+  if (level != memory::PressureLevel::None) out["pressure_cause"] = cause;
+  // The reservations by job: the server's ledger (each job's own is in its report).
+  json reservations = json::array();
+  for (const JobRunner::RunningJob& j : r.jobs) {
+    reservations.push_back({{"id", j.id},
+                            {"reservation_bytes", j.reservation_bytes},
+                            {"estimate_bytes", j.estimate_bytes},
+                            {"pid", j.pid},
+                            {"limit", j.limit}});
+  }
+  out["reservations"] = reservations;
+  if (s.cgroup.limit_bytes) out["cgroup_limit_bytes"] = *s.cgroup.limit_bytes;
+  if (s.psi_some_avg10) out["psi_some_avg10"] = *s.psi_some_avg10;
+  if (Result<std::map<JobState, int64_t>> c = store.count_by_state(); c) {
+    out["jobs"]["queued"] = (*c)[JobState::Queued];
+    out["jobs"]["max_queued"] = options.max_queued;
+  }
+  return out;
+}
+
+std::string HttpApi::Impl::metrics_text() {
+  const memory::Sample s = sample();
+  const JobRunner::Snapshot r = runner.snapshot();
+  MetricsSnapshot now{.rss_bytes = s.rss_bytes,
+                      .budget_bytes = options.budget_bytes,
+                      .reserved_bytes = r.reserved_bytes,
+                      .running = r.running,
+                      .max_running = options.max_running,
+                      .admitting = r.admitting,
+                      .jobs = {},
+                      .psi_some_avg10 = s.psi_some_avg10,
+                      .pressure_level = static_cast<int>(pressure_level(s, nullptr))};
+  if (Result<std::map<JobState, int64_t>> c = store.count_by_state(); c) now.jobs = *c;
+  return metrics.render(now);
+}
+
+void HttpApi::Impl::routes() {
+  const int threads = std::max(1, options.threads);
+  // httplib's interface hands it a raw pointer, which it owns and deletes.
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(options.max_body_bytes);
+  server.set_read_timeout(std::chrono::seconds(10));
+  server.set_write_timeout(std::chrono::seconds(30));
+
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (options.token.empty() || req.path == "/health")
+      return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (auth.rfind(prefix, 0) == 0 && same_secret(auth.substr(prefix.size()), options.token)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, {401,
+                     "unauthorized",
+                     auth.empty() ? "this server needs \"Authorization: Bearer TOKEN\""
+                                  : "the bearer token is not this server's",
+                     {}});
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Statuses httplib sets itself (no route, body too large, bad request line) get our JSON too.
+  server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) {
+      send_error(res, {413,
+                       "too_large",
+                       "the request body is larger than " + std::to_string(options.max_body_bytes) +
+                           " bytes",
+                       {}});
+    } else if (res.status == 404) {
+      send_error(res, {404, "no_route", "no route " + req.method + " " + req.path, {}});
+    } else {
+      send_error(res, {res.status, "http_" + std::to_string(res.status), "request failed", {}});
+    }
+  });
+
+  server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ok"}});
+  });
+  server.Get("/health/memory", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, memory_health());
+  });
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4");
+  });
+  server.Post("/v1/jobs",
+              [this](const httplib::Request& req, httplib::Response& res) { post_job(req, res); });
+  server.Get("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<JobState> state;
+    if (req.has_param("state")) {
+      state = parse_job_state(req.get_param_value("state"));
+      if (!state) {
+        return send_error(res, {400,
+                                "invalid_request",
+                                "unknown state '" + req.get_param_value("state") +
+                                    "' (queued, running, succeeded, failed, canceled)",
+                                {}});
+      }
+    }
+    int64_t limit = 100;
+    if (req.has_param("limit")) {
+      limit = std::clamp<int64_t>(std::atoll(req.get_param_value("limit").c_str()), 1, 1000);
+    }
+    Result<std::vector<JobRecord>> jobs = store.list(state, limit);
+    if (!jobs) return send_error(res, store_error(jobs.error()));
+    json list = json::array();
+    for (const JobRecord& j : *jobs) list.push_back(job_json(j));
+    send_json(res, 200, {{"jobs", list}});
+  });
+  server.Get(R"(/v1/jobs/([0-9a-f]{32}))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               Result<JobRecord> job = store.get(req.matches[1].str());
+               if (!job) return send_error(res, store_error(job.error()));
+               send_json(res, 200, job_json(*job));
+             });
+  server.Delete(R"(/v1/jobs/([0-9a-f]{32}))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  const std::string id = req.matches[1].str();
+                  Result<JobRecord> job = store.get(id);
+                  if (!job) return send_error(res, store_error(job.error()));
+                  if (job->state == JobState::Succeeded || job->state == JobState::Failed) {
+                    return send_error(res, {409,
+                                            "already_finished",
+                                            "job " + id + " is " + to_string(job->state) +
+                                                "; only queued or running jobs can be canceled",
+                                            {}});
+                  }
+                  Result<JobRecord> after = store.request_cancel(id);
+                  if (!after) return send_error(res, store_error(after.error()));
+                  if (after->state == JobState::Running) {
+                    runner.request_cancel(id);
+                    return send_json(res, 202, job_json(*after));  // stops within the kill grace
+                  }
+                  send_json(res, 200, job_json(*after));
+                });
+  server.Get(R"(/v1/jobs/([0-9a-f]{32})/output)", [this](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    const std::string id = req.matches[1].str();
+    Result<JobRecord> job = store.get(id);
+    if (!job) return send_error(res, store_error(job.error()));
+    if (job->state != JobState::Succeeded) {
+      return send_error(res, {409,
+                              "no_output",
+                              "job " + id + " is " + to_string(job->state) +
+                                  "; its output exists once it has succeeded",
+                              {}});
+    }
+    // Shared by the copies httplib makes of the provider; the last one closes the file.
+    auto file = std::make_shared<OpenFile>(job->output_path);
+    if (file->fd < 0) {
+      return send_error(
+          res, {410, "output_gone", "job " + id + ": the output was removed (TTL cleanup)", {}});
+    }
+    const off_t size = ::lseek(file->fd, 0, SEEK_END);
+    // A sized provider: httplib answers Range requests by asking for just those bytes.
+    res.set_content_provider(
+        static_cast<std::size_t>(size), "video/mp4",
+        [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          constexpr std::size_t kChunk = 64 * 1024;
+          char buf[kChunk];
+          const ssize_t n =
+              ::pread(file->fd, buf, std::min(length, kChunk), static_cast<off_t>(offset));
+          if (n <= 0) return false;
+          return sink.write(buf, static_cast<std::size_t>(n));
+        });
+    res.set_header("Accept-Ranges", "bytes");
+  });
+}
+
+}  // namespace leancut::server

@@ -1,0 +1,437 @@
+#include "server/job_runner.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace leancut::server {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int64_t kMiB = 1024 * 1024;
+
+// The last `max_bytes` of a file (less when it is shorter); empty when unreadable.
+std::string read_tail(const fs::path& file, std::size_t max_bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string out(size - start, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+  return out;
+}
+
+// Complete lines (each ended by '\n') of `text`, without a first one that may be cut off when
+// `text` is a tail.
+std::vector<std::string> complete_lines(const std::string& text, bool is_tail) {
+  std::vector<std::string> lines;
+  std::size_t at = 0;
+  if (is_tail) {
+    const std::size_t nl = text.find('\n');
+    at = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  while (at < text.size()) {
+    const std::size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) break;  // still being written
+    if (nl > at) lines.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return lines;
+}
+
+// The child's --json-progress stdout: its last progress figures, or its error message.
+struct ProgressTail {
+  std::optional<int64_t> frames;
+  std::optional<int64_t> frames_total;
+  std::string error;  // from an {"event":"error"} line
+};
+
+ProgressTail read_progress(const fs::path& file) {
+  // The done line carries the whole summary (a few KiB); 64 KiB holds several lines.
+  constexpr std::size_t kTail = 64 * 1024;
+  const std::string text = read_tail(file, kTail);
+  ProgressTail out;
+  const std::vector<std::string> lines = complete_lines(text, text.size() == kTail);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    nlohmann::json j = nlohmann::json::parse(*it, nullptr, false);
+    if (!j.is_object()) continue;
+    const std::string event = j.value("event", "");
+    if (event == "error" && out.error.empty()) {
+      out.error = j.value("message", "");
+      continue;
+    }
+    if (event == "progress" || event == "done") {
+      if (j.contains("frames") && j["frames"].is_number_integer())
+        out.frames = j["frames"].get<int64_t>();
+      if (j.contains("frames_total") && j["frames_total"].is_number_integer())
+        out.frames_total = j["frames_total"].get<int64_t>();
+      if (event == "done" && !out.frames_total) out.frames_total = out.frames;
+      break;
+    }
+  }
+  return out;
+}
+
+// The last few lines of the child's stderr, for a failed job's error.
+std::string stderr_tail(const fs::path& file) {
+  const std::string text = read_tail(file, 4096);
+  std::vector<std::string> lines = complete_lines(text + "\n", text.size() == 4096);
+  constexpr std::size_t kKeep = 5;
+  const std::size_t from = lines.size() > kKeep ? lines.size() - kKeep : 0;
+  std::string out;
+  for (std::size_t i = from; i < lines.size(); ++i) {
+    if (!out.empty()) out += " | ";
+    out += lines[i];
+  }
+  return out;
+}
+
+std::optional<int64_t> report_peak(const fs::path& report) {
+  std::ifstream in(report, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (!j.is_object() || !j.contains("peak_rss_bytes") || !j["peak_rss_bytes"].is_number_integer())
+    return std::nullopt;
+  return j["peak_rss_bytes"].get<int64_t>();
+}
+
+// A render's temp files (`.output.mp4.leancut-PID.partial`, its spool, `report.json.partial`):
+// a child killed by SIGKILL leaves them behind.
+void remove_partials(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> doomed;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().find(".partial") != std::string::npos) {
+      doomed.push_back(it->path());
+    }
+  }
+  for (const fs::path& p : doomed) fs::remove(p, ec);
+}
+
+double seconds_between(Clock::TimePoint a, Clock::TimePoint b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+int64_t reservation_for(int64_t estimate_bytes, int64_t budget_bytes) {
+  const int64_t r = estimate_bytes + std::max<int64_t>(estimate_bytes / 10, 16 * kMiB);
+  return budget_bytes > 0 ? std::min(r, budget_bytes) : r;
+}
+
+int64_t hard_limit_for(int64_t reservation_bytes) {
+  return reservation_bytes + std::max<int64_t>(reservation_bytes / 4, 64 * kMiB);
+}
+
+struct JobRunner::Running {
+  JobRecord job;
+  Child child;
+  fs::path dir;
+  int64_t reservation = 0;
+  Clock::TimePoint started;
+  Clock::TimePoint last_advance;  // when frames_done last grew (or the start)
+  Clock::TimePoint last_store_update;
+  int64_t frames_done = 0;
+  int64_t frames_total = 0;
+  bool canceled = false;
+  bool stuck = false;
+  bool timed_out = false;
+};
+
+JobRunner::JobRunner(JobStore& store, RunnerOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+JobRunner::~JobRunner() {
+  shutdown();
+}
+
+void JobRunner::start() {
+  LEANCUT_CHECK(!thread_.joinable());
+  thread_ = std::thread([this] { loop(); });
+}
+
+void JobRunner::wake() {
+  std::lock_guard lock(mu_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+void JobRunner::request_cancel(const std::string& id) {
+  std::lock_guard lock(mu_);
+  cancels_.insert(id);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+void JobRunner::shutdown(ShutdownMode mode) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) drain_ = mode == ShutdownMode::Drain;
+    stopping_ = true;
+    admitting_ = false;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+JobRunner::Snapshot JobRunner::snapshot() const {
+  Snapshot s{running_count_.load(), reserved_bytes_.load(), admitting_.load(), {}};
+  std::lock_guard lock(mu_);
+  s.jobs = published_;
+  return s;
+}
+
+void JobRunner::publish() {
+  int64_t reserved = 0;
+  std::vector<RunningJob> jobs;
+  for (const auto& r : running_) {
+    reserved += r->reservation;
+    jobs.push_back({r->job.id, r->job.estimate_bytes, r->reservation, r->child.pid(),
+                    to_string(r->child.limit_method())});
+  }
+  {
+    std::lock_guard lock(mu_);
+    published_ = std::move(jobs);
+  }
+  running_count_ = static_cast<int64_t>(running_.size());
+  reserved_bytes_ = reserved;
+}
+
+void JobRunner::loop() {
+  std::unique_lock lock(mu_);
+  // Draining, the loop goes on (admitting nothing) until the running jobs have ended.
+  while (!stopping_ || (drain_ && !running_.empty())) {
+    std::set<std::string> cancels;
+    cancels.swap(cancels_);
+    lock.unlock();
+    for (auto& r : running_) {
+      if (cancels.count(r->job.id) != 0) r->canceled = true;
+    }
+    std::erase_if(running_, [this](const std::unique_ptr<Running>& r) { return service(*r); });
+    publish();
+    admit();
+    clean_expired();
+    lock.lock();
+    if (stopping_ && !(drain_ && !running_.empty())) break;
+    cv_.wait_for(lock, options_.tick, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+  lock.unlock();
+  // Shutdown: every child stops; its job goes back to the queue for the next start.
+  for (auto& r : running_) {
+    Result<ExitStatus> st = r->child.terminate(options_.kill_grace);
+    (void)st;  // how it ended does not matter: the job runs again from the start
+    remove_partials(r->dir);
+  }
+  running_.clear();
+  publish();
+  if (Result<int64_t> n = store_.recover_after_restart(); !n) {
+    std::fprintf(stderr, "leancut serve: re-queueing running jobs: %s\n",
+                 n.error().message.c_str());
+  }
+}
+
+void JobRunner::admit() {
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (static_cast<int64_t>(running_.size()) >= options_.max_running) return;
+    const int64_t reserved = reserved_bytes_.load();
+    const bool alone = running_.empty();
+    Result<std::optional<JobRecord>> next = store_.claim_next_if([&](const JobRecord& job) {
+      if (alone || options_.budget_bytes <= 0) return true;
+      return reserved + reservation_for(job.estimate_bytes, options_.budget_bytes) <=
+             options_.budget_bytes;
+    });
+    if (!next) {
+      std::fprintf(stderr, "leancut serve: %s\n", next.error().message.c_str());
+      return;
+    }
+    if (!*next) return;
+    start_job(**next);
+    publish();
+  }
+}
+
+void JobRunner::start_job(const JobRecord& job) {
+  const fs::path dir = options_.data_dir / "jobs" / job.id;
+  const auto fail = [&](const std::string& why) {
+    Result<JobRecord> r = store_.finish(job.id, JobState::Failed, why, std::nullopt, "");
+    if (!r) std::fprintf(stderr, "leancut serve: %s\n", r.error().message.c_str());
+    if (options_.metrics != nullptr) options_.metrics->observe_job_end(JobState::Failed, 0, {});
+  };
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+  // A re-run starts clean: what an earlier attempt left is not this run's.
+  for (const char* name : {"output.mp4", "report.json", "progress.jsonl", "stderr.log"}) {
+    fs::remove(dir / name, ec);
+  }
+  remove_partials(dir);
+  // The store holds the blueprint (sources made absolute by the API); the file is for the child.
+  nlohmann::json request = nlohmann::json::parse(job.request_json, nullptr, false);
+  if (!request.is_object() || !request.contains("blueprint")) {
+    return fail("the stored request has no blueprint");
+  }
+  {
+    std::ofstream out(dir / "blueprint.json", std::ios::binary | std::ios::trunc);
+    out << request["blueprint"].dump(2) << "\n";
+    if (!out) return fail("cannot write " + (dir / "blueprint.json").string());
+  }
+  const int64_t reservation = reservation_for(job.estimate_bytes, options_.budget_bytes);
+  ChildSpec spec;
+  spec.argv = {options_.program,
+               "render",
+               (dir / "blueprint.json").string(),
+               "-o",
+               (dir / "output.mp4").string(),
+               "--memory",
+               std::to_string(reservation),
+               "--json-progress",
+               "--report",
+               (dir / "report.json").string(),
+               "-q"};
+  spec.argv.insert(spec.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  spec.stdout_path = dir / "progress.jsonl";
+  spec.stderr_path = dir / "stderr.log";
+  spec.working_dir = dir;
+  // Unique per attempt: a cgroup left by a killed server must not collide with this one.
+  spec.cgroup_name = "leancut-job-" + job.id + "-" + std::to_string(job.attempts);
+  spec.memory_limit_bytes = options_.limit == LimitMethod::None ? 0 : hard_limit_for(reservation);
+  spec.limit = options_.limit == LimitMethod::Auto ? LimitMethod::Cgroup : options_.limit;
+  Result<Child> child = Child::spawn(spec);
+  if (!child && options_.limit == LimitMethod::Auto) {
+    // No writable memory cgroup: RLIMIT_AS instead. It counts address space, not memory used
+    // (thread stacks, glibc arenas and libraries' mappings reserve far more than they touch),
+    // so it gets 1 GiB more, as a guard against runaway allocation rather than a budget.
+    spec.limit = LimitMethod::Rlimit;
+    spec.memory_limit_bytes += 1024 * kMiB;
+    child = Child::spawn(spec);
+  }
+  if (!child) return fail("cannot start the render: " + child.error().message);
+  // One line per job start and end: the server's log, for whoever runs it.
+  std::fprintf(stderr, "leancut serve: job %s started (pid %d, reservation %lld bytes, limit %s)\n",
+               job.id.c_str(), static_cast<int>(child->pid()), static_cast<long long>(reservation),
+               to_string(child->limit_method()));
+  const Clock::TimePoint now = options_.clock->now();
+  running_.push_back(std::make_unique<Running>(Running{.job = job,
+                                                       .child = std::move(child).value(),
+                                                       .dir = dir,
+                                                       .reservation = reservation,
+                                                       .started = now,
+                                                       .last_advance = now,
+                                                       .last_store_update = now}));
+}
+
+bool JobRunner::service(Running& r) {
+  Result<std::optional<ExitStatus>> polled = r.child.poll();
+  if (!polled) {
+    end_job(r, ExitStatus{});  // cannot happen unless someone else reaped it; fail the job
+    return true;
+  }
+  if (*polled) {
+    end_job(r, **polled);
+    return true;
+  }
+  const Clock::TimePoint now = options_.clock->now();
+  const ProgressTail p = read_progress(r.dir / "progress.jsonl");
+  if (p.frames && *p.frames > r.frames_done) {
+    r.frames_done = *p.frames;
+    r.last_advance = now;
+  }
+  if (p.frames_total) r.frames_total = *p.frames_total;
+  if (now - r.last_store_update >= options_.progress_every) {
+    r.last_store_update = now;
+    if (Status s = store_.update_progress(r.job.id, r.frames_done, r.frames_total); !s) {
+      std::fprintf(stderr, "leancut serve: %s\n", s.error().message.c_str());
+    }
+  }
+  if (!r.canceled && now - r.last_advance >= options_.stuck_after) r.stuck = true;
+  if (!r.canceled && options_.job_timeout.count() > 0 && now - r.started >= options_.job_timeout) {
+    r.timed_out = true;
+  }
+  if (r.canceled || r.stuck || r.timed_out) {
+    Result<ExitStatus> st = r.child.terminate(options_.kill_grace);
+    end_job(r, st ? *st : ExitStatus{});
+    return true;
+  }
+  return false;
+}
+
+void JobRunner::end_job(Running& r, const ExitStatus& st) {
+  remove_partials(r.dir);
+  const ProgressTail p = read_progress(r.dir / "progress.jsonl");
+  if (p.frames) r.frames_done = std::max(r.frames_done, *p.frames);
+  if (p.frames_total) r.frames_total = *p.frames_total;
+  JobState state = JobState::Failed;
+  std::string error;
+  std::optional<int64_t> peak;
+  std::string output;
+  if (r.canceled) {
+    state = JobState::Canceled;
+    error = "canceled by request";
+  } else if (r.stuck) {
+    error = "stuck at frame " + std::to_string(r.frames_done) + " of " +
+            std::to_string(r.frames_total) + ": no progress for " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(options_.stuck_after).count()) +
+            " s; killed (" + st.describe() + ")";
+  } else if (r.timed_out) {
+    error = "timed out after " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(options_.job_timeout).count()) +
+            " s at frame " + std::to_string(r.frames_done) + " of " +
+            std::to_string(r.frames_total) + "; killed (" + st.describe() + ")";
+  } else if (st.success() && !st.oom_killed && fs::exists(r.dir / "output.mp4")) {
+    state = JobState::Succeeded;
+    peak = report_peak(r.dir / "report.json");
+    output = (r.dir / "output.mp4").string();
+  } else {
+    // An OOM kill in the job's cgroup fails it even when the leader exited 0: a process of the
+    // job lost its memory, so the output cannot be trusted.
+    error = "render " + (st.success() && !st.oom_killed ? std::string("exited 0 without an output")
+                                                        : st.describe());
+    if (!p.error.empty()) error += ": " + p.error;
+    const std::string tail = stderr_tail(r.dir / "stderr.log");
+    if (!tail.empty() && p.error.empty()) error += "; stderr: " + tail;
+  }
+  if (r.frames_total > 0) {
+    // The last figures, so a finished job shows how far it got.
+    (void)store_.update_progress(r.job.id, r.frames_done, r.frames_total);
+  }
+  std::fprintf(stderr, "leancut serve: job %s %s%s%s\n", r.job.id.c_str(), to_string(state),
+               error.empty() ? "" : ": ", error.c_str());
+  Result<JobRecord> done = store_.finish(r.job.id, state, error, peak, output);
+  if (!done) std::fprintf(stderr, "leancut serve: %s\n", done.error().message.c_str());
+  if (options_.metrics != nullptr) {
+    options_.metrics->observe_job_end(state, seconds_between(r.started, options_.clock->now()),
+                                      peak);
+  }
+}
+
+void JobRunner::clean_expired() {
+  if (options_.output_ttl.count() <= 0 || !options_.wall_ms) return;
+  const Clock::TimePoint now = options_.clock->now();
+  // Once a minute is plenty for a TTL counted in hours.
+  if (last_ttl_check_ && now - *last_ttl_check_ < std::chrono::seconds(60)) return;
+  last_ttl_check_ = now;
+  Result<std::vector<JobRecord>> expired =
+      store_.expired(options_.wall_ms(), options_.output_ttl.count());
+  if (!expired) return;
+  for (const JobRecord& job : *expired) {
+    std::error_code ec;
+    fs::remove_all(options_.data_dir / "jobs" / job.id, ec);
+    if (!ec) (void)store_.remove(job.id);
+  }
+}
+
+}  // namespace leancut::server

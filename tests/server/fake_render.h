@@ -1,0 +1,71 @@
+// Test helper: a stand-in for `leancut render` (a shell script), so the job runner and the HTTP
+// API are tested in milliseconds, without media. It takes the runner's arguments
+//   render BLUEPRINT -o OUT --memory R --json-progress --report REPORT -q
+// and does what the blueprint's "mode" says:
+//   ok      three progress lines, OUT, a report with peak_rss_bytes 123456789, exit 0
+//   slow    a progress line every 50 ms, frames advancing, until SIGTERM (exit 130)
+//   stuck   one progress line, then sleeps (frames never advance)
+//   crash   a line on stderr, then SIGSEGV
+//   brief   ten progress lines 50 ms apart, then OUT, exit 0 (no report)
+//   hog     holds 400 MB in `tail` (past any limit a small estimate gets), then exits 0
+// Each run appends "--memory R" to JOBDIR/../../runs.log, so tests see reservations.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace leancut::server::testing {
+
+inline std::filesystem::path write_fake_render(const std::filesystem::path& dir) {
+  const std::filesystem::path script = dir / "fake-render.sh";
+  std::ofstream(script) << R"SH(#!/bin/sh
+bp="$2"; out="$4"; memory="$6"; report="$9"
+mode=$(sed -n 's/.*"mode": *"\([a-z]*\)".*/\1/p' "$bp")
+echo "$memory" >> "$(dirname "$bp")/../../runs.log"
+trap 'exit 130' TERM
+case "$mode" in
+  ok)
+    for i in 1 2 3; do echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":3}"; done
+    printf 'not really a video' > "$out"
+    echo '{"version":1,"peak_rss_bytes":123456789}' > "$report"
+    echo '{"event":"done","frames":3}'
+    exit 0 ;;
+  slow)
+    i=0
+    while true; do
+      i=$((i+1)); echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":100000}"
+      sleep 0.05
+    done ;;
+  stuck)
+    echo '{"event":"progress","frames":7,"frames_total":30}'
+    while true; do sleep 0.05; done ;;
+  crash)
+    echo "the decoder met a hostile file" >&2
+    kill -SEGV $$ ;;
+  brief)
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":10}"; sleep 0.05
+    done
+    printf 'brief' > "$out"
+    exit 0 ;;
+  hog)
+    echo '{"event":"progress","frames":1,"frames_total":30}'
+    head -c 400000000 /dev/zero | tail -c 400000000 > /dev/null
+    exit 0 ;;
+esac
+echo "unknown mode '$mode'" >&2
+exit 3
+)SH";
+  ::chmod(script.c_str(), 0755);
+  return script;
+}
+
+// A request as the API stores it.
+inline std::string fake_request(const std::string& mode) {
+  return R"({"kind":"render","blueprint":{"mode":")" + mode + R"("}})";
+}
+
+}  // namespace leancut::server::testing
