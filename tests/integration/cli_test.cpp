@@ -34,17 +34,6 @@ constexpr int kExitInvalid = 3;
 constexpr int kExitCancelled = 130;
 constexpr int kTimeoutMs = 120000;
 
-// ctest passes the binary in the environment; a test binary run by hand uses the build's.
-std::string binary() {
-  const char* b = std::getenv("LEANCUT_BINARY");
-  if (b != nullptr && *b != '\0') return b;
-#ifdef LEANCUT_BINARY_DEFAULT
-  return LEANCUT_BINARY_DEFAULT;
-#else
-  return "";
-#endif
-}
-
 std::string media(const std::string& file) {
   return (test_media_dir() / file).string();
 }
@@ -59,7 +48,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (binary().empty()) GTEST_SKIP() << "LEANCUT_BINARY is not set";
+    if (leancut_binary().empty()) GTEST_SKIP() << "LEANCUT_BINARY is not set";
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::temp_directory_path() /
            ("leancut-cli-test-" + std::to_string(::getpid()) + "-" + info->name());
@@ -87,7 +76,7 @@ class Cli : public ::testing::Test {
   }
 
   ProcessResult run(std::vector<std::string> args) {
-    args.insert(args.begin(), binary());
+    args.insert(args.begin(), leancut_binary());
     return run_process(args, kTimeoutMs);
   }
 
@@ -351,7 +340,7 @@ TEST_F(Cli, InterruptedRenderLeavesNothingBehind) {
   const fs::path out = dir_ / "out.mp4";
   Child child =
       // A budget big enough for any build: under ASan the RSS before the job alone is large.
-      Child::spawn({binary(), "render", bp.string(), "-o", out.string(), "--json-progress",
+      Child::spawn({leancut_binary(), "render", bp.string(), "-o", out.string(), "--json-progress",
                     "--memory", "8G"});
   ASSERT_TRUE(child.running());
   bool progressing = false;
@@ -719,8 +708,8 @@ TEST_F(Cli, RenderUnderAHardLimitWithPressureHeldHighEndsCleanly) {
   // ASan's shadow memory and quarantine make the same render several times larger.
   const int64_t limit = (kAsan ? 1024 : 112) * int64_t{1} << 20;
   std::vector<std::string> render = {
-      binary(),   "render", bp.string(),           "-o",          out.string(),
-      "--memory", "64G",    "--simulate-pressure", "ledger=0.97", "--json-progress"};
+      leancut_binary(), "render", bp.string(),           "-o",          out.string(),
+      "--memory",       "64G",    "--simulate-pressure", "ledger=0.97", "--json-progress"};
   std::unique_ptr<TestCgroup> group = TestCgroup::with_memory_limit(limit);
   std::vector<std::string> argv;
   if (group) {
@@ -776,7 +765,8 @@ TEST_F(Cli, ThreadsFollowTheCgroupCpuQuota) {
   const fs::path bp = write("small.json", small_blueprint());
   std::unique_ptr<TestCgroup> group = TestCgroup::with_cpu_quota(100'000, 100'000);
   if (!group) GTEST_SKIP() << "no writable cpu cgroup here (not root?)";
-  ProcessResult r = run_process(group->wrap({binary(), "plan", bp.string(), "--json"}), kTimeoutMs);
+  ProcessResult r =
+      run_process(group->wrap({leancut_binary(), "plan", bp.string(), "--json"}), kTimeoutMs);
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;

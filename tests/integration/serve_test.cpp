@@ -35,16 +35,6 @@ using ::testing::HasSubstr;
 
 const void* const kMediaEnv = register_test_media_environment();
 
-std::string binary() {
-  const char* b = std::getenv("LEANCUT_BINARY");
-  if (b != nullptr && *b != '\0') return b;
-#ifdef LEANCUT_BINARY_DEFAULT
-  return LEANCUT_BINARY_DEFAULT;
-#else
-  return "";
-#endif
-}
-
 // Shots of the standard media, relative to the media root (the server resolves them).
 std::string blueprint(int shots, double seconds, const std::string& size = "320, \"height\": 180") {
   std::string list;
@@ -64,7 +54,7 @@ std::string job_request(const std::string& bp) {
 class Serve : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (binary().empty()) GTEST_SKIP() << "LEANCUT_BINARY is not set";
+    if (leancut_binary().empty()) GTEST_SKIP() << "LEANCUT_BINARY is not set";
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = fs::temp_directory_path() /
            ("leancut-serve-test-" + std::to_string(::getpid()) + "-" + info->name());
@@ -79,7 +69,7 @@ class Serve : public ::testing::Test {
 
   // Starts `leancut serve` on a free port; waits for its "listening on" line.
   void start_server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {binary(),
+    std::vector<std::string> argv = {leancut_binary(),
                                      "serve",
                                      "--listen",
                                      "127.0.0.1:0",
@@ -300,7 +290,7 @@ TEST_F(Serve, SecondJobWaitsQueuedUntilMemoryIsFree) {
                                           "\"" + test_media_dir().string() + "/$1\"");
   std::ofstream(bp) << abs_bp;
   ProcessResult plan =
-      run_process({binary(), "plan", bp.string(), "--json", "--memory", "8G"}, 60000);
+      run_process({leancut_binary(), "plan", bp.string(), "--json", "--memory", "8G"}, 60000);
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
   const int64_t peak = json::parse(plan.out)["peak_bytes"].get<int64_t>();
   // One job's reservation (estimate + 10%, >= 16 MiB) fits; two do not.

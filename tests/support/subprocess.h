@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,5 +60,17 @@ class Child {
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, int timeout_ms);
+
+// The leancut binary under test: LEANCUT_BINARY (ctest sets it), else the build's (a test binary
+// run by hand; leancut_test defines LEANCUT_BINARY_DEFAULT for every test target).
+inline std::string leancut_binary() {
+  const char* b = std::getenv("LEANCUT_BINARY");
+  if (b != nullptr && *b != '\0') return b;
+#ifdef LEANCUT_BINARY_DEFAULT
+  return LEANCUT_BINARY_DEFAULT;
+#else
+  return "";
+#endif
+}
 
 }  // namespace leancut::testing
