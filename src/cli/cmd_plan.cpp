@@ -10,7 +10,8 @@
 namespace leancut::cli {
 
 JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int threads,
-                 int encoder_threads, const std::string& output_format) {
+                 int encoder_threads, const std::string& output_format,
+                 std::optional<int64_t> baseline_bytes) {
   JobPlan p;
   const memory::Monitor monitor(memory::SysRoot{}, SteadyClock::instance());
   const memory::Sample sample = monitor.sample();
@@ -22,7 +23,7 @@ JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int
                   : sample.mem_total_bytes > 0 && effective == sample.mem_total_bytes ? "MemTotal"
                                                                                       : "cgroup";
   p.cpu_count = threads > 0 ? threads : monitor.effective_cpu_count();
-  engine::PlanContext context{.baseline_bytes = sample.rss_bytes,
+  engine::PlanContext context{.baseline_bytes = baseline_bytes.value_or(sample.rss_bytes),
                               .cpu_count = p.cpu_count,
                               .requested_threads = encoder_threads > 0 ? encoder_threads : threads,
                               .output_format = output_format};

@@ -18,7 +18,9 @@
 
 #include "cli/commands.h"
 #include "cli/planning.h"
+#include "media/probe_cache.h"
 #include "memory/cgroup.h"
+#include "memory/ledger.h"
 #include "memory/monitor.h"
 #include "memory/rss.h"
 #include "server/child_process.h"
@@ -103,25 +105,34 @@ void remove_orphans(const fs::path& data_dir, server::JobStore& store) {
   }
 }
 
-server::BlueprintCheck check_blueprint(const fs::path& file, int64_t budget_bytes) {
-  server::BlueprintCheck out;
-  nlohmann::json report;
-  std::optional<engine::Timeline> timeline = load_timeline(file, true, &report);
-  if (!timeline) {
-    for (const auto& e : report.value("errors", nlohmann::json::array())) {
-      out.errors.emplace_back(e.value("path", ""), e.value("message", ""));
+// How the server checks a submission: the same parsing, probing and planning as `leancut plan`,
+// through the server's probe cache (a source is probed once across submissions), for the child
+// that will run it (its baseline RSS and thread count, not the server's).
+struct BlueprintChecker {
+  media::ProbeCache* probes = nullptr;
+  int64_t child_baseline_bytes = 0;
+  int child_threads = 0;
+
+  server::BlueprintCheck operator()(const fs::path& file, int64_t budget_bytes) const {
+    server::BlueprintCheck out;
+    nlohmann::json report;
+    std::optional<engine::Timeline> timeline = load_timeline(file, true, &report, nullptr, probes);
+    if (!timeline) {
+      for (const auto& e : report.value("errors", nlohmann::json::array())) {
+        out.errors.emplace_back(e.value("path", ""), e.value("message", ""));
+      }
+      if (out.errors.empty()) out.errors.emplace_back("", "the blueprint is invalid");
+      return out;
     }
-    if (out.errors.empty()) out.errors.emplace_back("", "the blueprint is invalid");
+    const JobPlan plan =
+        plan_job(*timeline, budget_bytes, child_threads, 0, "mp4", child_baseline_bytes);
+    out.estimate_bytes = plan.plan.estimate.peak_bytes;
+    out.duration_seconds = timeline->duration().to_double();
+    out.fits = plan.plan.fits;
+    if (!out.fits) out.refusal = refusal_message(plan) + " for all running jobs together";
     return out;
   }
-  // The same planning as `leancut plan --memory BUDGET`: the peak under the server's budget.
-  const JobPlan plan = plan_job(*timeline, budget_bytes, 0, 0);
-  out.estimate_bytes = plan.plan.estimate.peak_bytes;
-  out.duration_seconds = timeline->duration().to_double();
-  out.fits = plan.plan.fits;
-  if (!out.fits) out.refusal = refusal_message(plan) + " for all running jobs together";
-  return out;
-}
+};
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
   const std::size_t colon = text.rfind(':');
@@ -214,24 +225,42 @@ int run_serve(const ServeArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  std::optional<memory::PressureInputs> fixed_pressure;
+  if (!args.simulate_pressure.empty()) {
+    Result<memory::PressureInputs> in = memory::parse_pressure_inputs(args.simulate_pressure);
+    if (!in) return fail("--simulate-pressure: " + in.error().message, kExitUsage);
+    fixed_pressure = *in;
+  }
+  const int child_threads = std::max(1, cpus / max_running);
+
+  // The server's ledger: reservations of running jobs (admission), its probe cache, the request
+  // bodies being handled. Declared before everything charging it, so it is destroyed last.
+  const std::unique_ptr<memory::Account> ledger =
+      memory::Account::make_root("server", memory::kNoLimit);
+  const std::unique_ptr<memory::Account> probe_account =
+      ledger->make_child("probe_cache", memory::kNoLimit);
+  media::ProbeCache probes(media::ProbeCache::default_options(), SteadyClock::instance(),
+                           probe_account.get());
+
   server::Metrics metrics;
-  server::RunnerOptions ro{
-      .data_dir = data_dir,
-      .program = self,
-      .budget_bytes = budget,
-      .max_running = max_running,
-      .stuck_after = std::chrono::seconds(args.stuck_seconds),
-      .job_timeout = std::chrono::seconds(args.job_timeout_seconds),
-      .kill_grace = std::chrono::seconds(args.kill_grace_seconds),
-      .output_ttl = std::chrono::seconds(args.output_ttl_seconds),
-      .extra_args = {"--threads", std::to_string(std::max(1, cpus / max_running))},
-      .wall_ms =
-          [] {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                .count();
-          },
-      .metrics = &metrics};
+  server::RunnerOptions ro{.data_dir = data_dir,
+                           .program = self,
+                           .budget_bytes = budget,
+                           .max_running = max_running,
+                           .stuck_after = std::chrono::seconds(args.stuck_seconds),
+                           .job_timeout = std::chrono::seconds(args.job_timeout_seconds),
+                           .kill_grace = std::chrono::seconds(args.kill_grace_seconds),
+                           .output_ttl = std::chrono::seconds(args.output_ttl_seconds),
+                           .extra_args = {"--threads", std::to_string(child_threads)},
+                           .wall_ms =
+                               [] {
+                                 return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+                               },
+                           .metrics = &metrics,
+                           .ledger = ledger.get(),
+                           .max_output_bytes = args.max_output_bytes};
   server::JobRunner runner(**store, ro);
   server::ApiOptions ao{.media_roots = roots,
                         .data_dir = data_dir,
@@ -241,10 +270,18 @@ int run_serve(const ServeArgs& args) {
                         .max_running = max_running,
                         .token = token,
                         .max_body_bytes = static_cast<std::size_t>(args.max_body_bytes),
+                        .max_pending = args.max_pending,
                         .max_shots = args.max_shots,
                         .max_duration_seconds = args.max_duration_seconds,
-                        .check = check_blueprint,
-                        .sample = {}};
+                        .check = BlueprintChecker{.probes = &probes,
+                                                  // A fresh process of this binary: the server's
+                                                  // RSS before it has served anything.
+                                                  .child_baseline_bytes = sample.rss_bytes,
+                                                  .child_threads = child_threads},
+                        .sample = {},
+                        .fixed_pressure = fixed_pressure,
+                        .ledger = ledger.get(),
+                        .cache_stats = [&probes] { return probes.stats(); }};
   server::HttpApi api(**store, runner, metrics, ao);
   Result<int> port = api.bind(listen->first, listen->second);
   if (!port) return fail(port.error().message, kExitUsage);

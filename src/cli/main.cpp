@@ -170,6 +170,17 @@ int main(int argc, char** argv) {
       ->add_option("--max-duration-seconds", serve.max_duration_seconds,
                    "Output length per job at most (default 14400)")
       ->check(CLI::Range(1.0, 1e9));
+  std::string serve_max_output = "20G";
+  cmd_serve->add_option("--max-output-bytes", serve_max_output,
+                        "Largest output file per job, binary units (default 20G; 0: none); a "
+                        "render that grows past it is stopped and failed");
+  cmd_serve
+      ->add_option("--max-pending", serve.max_pending,
+                   "Accepted connections waiting for a request thread at most (default 64)")
+      ->check(CLI::Range(1, 100000));
+  cmd_serve->add_option("--simulate-pressure", serve.simulate_pressure,
+                        "Hold the server's memory pressure at SPEC (\"working_set=0.97\" or "
+                        "\"psi=50\") instead of measuring it; for tests");
 
   try {
     app.parse(argc, argv);
@@ -191,6 +202,7 @@ int main(int argc, char** argv) {
     if (*cmd_serve) {
       serve.memory_bytes = parse_memory_or_exit(serve_memory);
       serve.max_body_bytes = parse_memory_or_exit(serve_max_body, "--max-body");
+      serve.max_output_bytes = parse_memory_or_exit(serve_max_output, "--max-output-bytes");
       return run_serve(serve);
     }
     if (*cmd_validate) return run_validate(validate_path, validate_json);

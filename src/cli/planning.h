@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "engine/timeline.h"
@@ -21,9 +22,12 @@ struct JobPlan {
 };
 
 // `output_format`: the muxer the output will use ("mp4": its index is planned for).
-// REQUIRES: called on the thread that will run the job, before it starts (reads RSS now).
+// `baseline_bytes`: the RSS the job will start from; default: this process's RSS now (then call
+// it on the thread that will run the job, before it starts). The job server plans for a child
+// process, whose baseline is a fresh process's, not the server's.
 JobPlan plan_job(const engine::Timeline& timeline, int64_t configured_bytes, int threads,
-                 int encoder_threads, const std::string& output_format = "mp4");
+                 int encoder_threads, const std::string& output_format = "mp4",
+                 std::optional<int64_t> baseline_bytes = std::nullopt);
 
 nlohmann::json plan_to_json(const JobPlan& p);
 void print_plan(const JobPlan& p, std::FILE* out);

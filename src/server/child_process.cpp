@@ -225,7 +225,7 @@ const char* to_string(Step step) {
     case Step::Cgroup:
       return "joining the child cgroup";
     case Step::Rlimit:
-      return "setrlimit(RLIMIT_AS)";
+      return "setrlimit(RLIMIT_AS or RLIMIT_FSIZE)";
     case Step::Chdir:
       return "chdir";
     case Step::Stdio:
@@ -271,8 +271,9 @@ struct ExecPlan {
   char* const* envp;
   const char* working_dir;  // null: stay
   int stdio[3];
-  int cgroup_procs;   // -1: none
-  int64_t rlimit_as;  // 0: none
+  int cgroup_procs;      // -1: none
+  int64_t rlimit_as;     // 0: none
+  int64_t rlimit_fsize;  // 0: none
   pid_t parent;
   int report_fd;
 };
@@ -308,6 +309,10 @@ struct ExecPlan {
   if (plan.rlimit_as > 0) {
     rlimit lim{static_cast<rlim_t>(plan.rlimit_as), static_cast<rlim_t>(plan.rlimit_as)};
     if (::setrlimit(RLIMIT_AS, &lim) != 0) child_fail(plan.report_fd, Step::Rlimit);
+  }
+  if (plan.rlimit_fsize > 0) {
+    rlimit lim{static_cast<rlim_t>(plan.rlimit_fsize), static_cast<rlim_t>(plan.rlimit_fsize)};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) child_fail(plan.report_fd, Step::Rlimit);
   }
   if (plan.working_dir != nullptr && ::chdir(plan.working_dir) != 0) {
     child_fail(plan.report_fd, Step::Chdir);
@@ -408,6 +413,7 @@ std::string ExitStatus::describe() const {
     const char* abbrev = ::sigabbrev_np(term_signal);
     out = abbrev != nullptr ? std::string("killed by SIG") + abbrev
                             : "killed by signal " + std::to_string(term_signal);
+    if (term_signal == SIGXFSZ) out += ": a file it wrote reached the file-size limit";
   }
   if (oom_killed) {
     out += ": out of memory";
@@ -493,6 +499,7 @@ Result<Child> Child::spawn(const ChildSpec& spec, const memory::CgroupInfo& cgro
   plan.stdio[2] = err->get();
   plan.cgroup_procs = cgroup ? cgroup->procs.get() : -1;
   plan.rlimit_as = rlimit_as;
+  plan.rlimit_fsize = spec.file_size_limit_bytes;
   plan.parent = ::getpid();
   plan.report_fd = report_write.get();
 
@@ -533,6 +540,8 @@ Child::Child(Child&& other) noexcept
       limit_note_(std::move(other.limit_note_)),
       memory_limit_bytes_(other.memory_limit_bytes_),
       status_(std::exchange(other.status_, std::nullopt)),
+      term_deadline_(std::exchange(other.term_deadline_, std::nullopt)),
+      term_killed_(other.term_killed_),
       strays_(std::exchange(other.strays_, {})) {}
 
 Child& Child::operator=(Child&& other) noexcept {
@@ -546,6 +555,8 @@ Child& Child::operator=(Child&& other) noexcept {
     limit_note_ = std::move(other.limit_note_);
     memory_limit_bytes_ = other.memory_limit_bytes_;
     status_ = std::exchange(other.status_, std::nullopt);
+    term_deadline_ = std::exchange(other.term_deadline_, std::nullopt);
+    term_killed_ = other.term_killed_;
     strays_ = std::exchange(other.strays_, {});
   }
   return *this;
@@ -710,6 +721,17 @@ Result<ExitStatus> Child::terminate(milliseconds grace) {
   return make_error(ErrorCode::Internal, "child " + std::to_string(pid_) + " still running " +
                                              std::to_string(kAfterKillTimeout.count()) +
                                              " ms after SIGKILL");
+}
+
+void Child::terminate_async(milliseconds grace, Clock::TimePoint now) {
+  if (status_ || pid_ <= 0) return;
+  if (!term_deadline_) {
+    kill_all(SIGTERM);
+    term_deadline_ = now + grace;
+  } else if (!term_killed_ && now >= *term_deadline_) {
+    kill_all(SIGKILL);
+    term_killed_ = true;
+  }
 }
 
 Status become_child_subreaper() {

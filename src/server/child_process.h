@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "memory/cgroup.h"
 
@@ -63,6 +64,9 @@ struct ChildSpec {
   std::vector<std::pair<std::string, std::string>> env;
   int64_t memory_limit_bytes = 0;  // 0: no limit
   LimitMethod limit = LimitMethod::Auto;
+  // RLIMIT_FSIZE: no file the child writes may grow past this (the kernel stops it with
+  // SIGXFSZ, which describe() names); 0: no limit. The server's per-job output-size cap.
+  int64_t file_size_limit_bytes = 0;
   std::filesystem::path working_dir;  // empty: the parent's
   // Created (or truncated) by the parent; empty: /dev/null.
   std::filesystem::path stdout_path;
@@ -119,8 +123,13 @@ class Child {
   // Waits up to `timeout` for the end (without busy-waiting: a pidfd where the kernel has them).
   Result<std::optional<ExitStatus>> wait_for(std::chrono::milliseconds timeout);
   // SIGTERM to the group; SIGKILL to the group if the leader has not ended after `grace`.
-  // Returns the final status (reaped).
+  // Returns the final status (reaped). Blocks up to `grace`.
   Result<ExitStatus> terminate(std::chrono::milliseconds grace);
+  // The same without blocking, for an owner that polls several children: the first call sends
+  // SIGTERM and notes the deadline; later calls (e.g. each poll tick) send SIGKILL once it has
+  // passed. poll() reports the end as usual.
+  void terminate_async(std::chrono::milliseconds grace, Clock::TimePoint now);
+  bool terminating() const { return term_deadline_.has_value(); }
 
  private:
   Child() = default;
@@ -139,8 +148,10 @@ class Child {
   std::filesystem::path cgroup_dir_;
   std::string limit_note_;
   int64_t memory_limit_bytes_ = 0;
-  std::optional<ExitStatus> status_;  // set once reaped
-  std::vector<pid_t> strays_;         // seen in the cgroup, maybe outside the group; to reap
+  std::optional<ExitStatus> status_;               // set once reaped
+  std::optional<Clock::TimePoint> term_deadline_;  // terminate_async
+  bool term_killed_ = false;                       // terminate_async sent SIGKILL
+  std::vector<pid_t> strays_;  // seen in the cgroup, maybe outside the group; to reap
 };
 
 // Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so a

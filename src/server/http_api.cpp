@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <stop_token>
+#include <thread>
 
 #include "memory/monitor.h"
 #include "memory/rss.h"
@@ -27,26 +31,15 @@ bool is_within(const fs::path& path, const fs::path& root) {
   return true;
 }
 
-memory::PressureLevel pressure_level(const memory::Sample& sample, std::string* cause) {
-  memory::PressureLevel level = memory::PressureLevel::None;
-  const auto consider = [&](memory::PressureLevel l, const char* name) {
-    if (l > level) {
-      level = l;
-      if (cause != nullptr) *cause = name;
-    }
-  };
+memory::PressureInputs pressure_inputs(const memory::Sample& sample) {
+  memory::PressureInputs in;
   if (sample.cgroup.working_set_bytes && sample.cgroup.limit_bytes &&
       *sample.cgroup.limit_bytes > 0) {
-    const double ratio = static_cast<double>(*sample.cgroup.working_set_bytes) /
-                         static_cast<double>(*sample.cgroup.limit_bytes);
-    consider(memory::kDefaultWorkingSetThresholds.map(ratio, memory::PressureLevel::None),
-             "working_set");
+    in.working_set_ratio = static_cast<double>(*sample.cgroup.working_set_bytes) /
+                           static_cast<double>(*sample.cgroup.limit_bytes);
   }
-  if (sample.psi_some_avg10) {
-    consider(memory::kDefaultPsiThresholds.map(*sample.psi_some_avg10, memory::PressureLevel::None),
-             "psi_some");
-  }
-  return level;
+  in.psi_some_avg10 = sample.psi_some_avg10;
+  return in;
 }
 
 namespace {
@@ -117,6 +110,60 @@ bool same_secret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// httplib's task queue with a bound: `threads` workers and at most `max_pending` accepted
+// connections waiting for one. httplib's own ThreadPool queues without limit, so a burst of
+// connections would grow memory with the burst; here the accept thread waits instead, and further
+// clients wait in the kernel's listen backlog (then get refused), which costs the server nothing.
+class BoundedThreadPool final : public httplib::TaskQueue {
+ public:
+  BoundedThreadPool(int threads, std::size_t max_pending) : max_pending_(max_pending) {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~BoundedThreadPool() override = default;  // shutdown() joined the workers
+  BoundedThreadPool(const BoundedThreadPool&) = delete;
+  BoundedThreadPool& operator=(const BoundedThreadPool&) = delete;
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mu_);
+    space_.wait(lock, [this] { return pending_.size() < max_pending_ || shutdown_; });
+    pending_.push_back(std::move(fn));
+    ready_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+    }
+    ready_.notify_all();
+    space_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [this] { return !pending_.empty() || shutdown_; });
+        if (pending_.empty()) return;  // shut down and drained
+        fn = std::move(pending_.front());
+        pending_.pop_front();
+        space_.notify_one();
+      }
+      fn();
+    }
+  }
+
+  const std::size_t max_pending_;
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<std::function<void()>> pending_;  // guarded by mu_
+  bool shutdown_ = false;                      // guarded by mu_
+  std::vector<std::thread> workers_;
+};
+
 json job_json(const JobRecord& j) {
   json out = {{"id", j.id},
               {"kind", j.kind},
@@ -150,11 +197,42 @@ struct HttpApi::Impl {
   httplib::Server server;
   std::mutex enqueue_mu;  // the queue-full check and the enqueue, as one step
   const memory::Monitor monitor{memory::SysRoot{}, SteadyClock::instance()};
+  memory::PressureTracker pressure{*options.clock};
+  std::mutex sample_mu;  // one sample_pressure() at a time (the tracker's update contract)
+  std::unique_ptr<memory::Account> requests;  // request bodies being handled; under ledger
+  std::jthread sampler;
 
   memory::Sample sample() const { return options.sample ? options.sample() : monitor.sample(); }
 
   Impl(JobStore& s, JobRunner& r, Metrics& m, ApiOptions o)
-      : store(s), runner(r), metrics(m), options(std::move(o)) {}
+      : store(s), runner(r), metrics(m), options(std::move(o)) {
+    if (options.ledger != nullptr)
+      requests = options.ledger->make_child("requests", memory::kNoLimit);
+  }
+  ~Impl() {
+    if (sampler.joinable()) {
+      sampler.request_stop();
+      sampler.join();
+    }
+  }
+
+  void sample_pressure() {
+    const memory::PressureInputs in =
+        options.fixed_pressure ? *options.fixed_pressure : pressure_inputs(sample());
+    std::lock_guard lock(sample_mu);
+    pressure.update(in);
+  }
+  // The signal that holds the level where it is ("working_set", "psi_some"); empty at None.
+  std::string pressure_cause() const {
+    const memory::PressureLevel level = pressure.level();
+    if (level == memory::PressureLevel::None) return {};
+    for (memory::PressureSignal sig :
+         {memory::PressureSignal::WorkingSet, memory::PressureSignal::PsiSome,
+          memory::PressureSignal::Ledger}) {
+      if (pressure.signal_level(sig) >= level) return memory::to_string(sig);
+    }
+    return "easing (dwell before the level falls)";
+  }
 
   void routes();
   void post_job(const httplib::Request& req, httplib::Response& res);
@@ -173,9 +251,27 @@ HttpApi::HttpApi(JobStore& store, JobRunner& runner, Metrics& metrics, ApiOption
     if (!ec) root = canonical;
   }
   impl_->routes();
+  // One sample before the first request, so a server started under pressure refuses at once.
+  impl_->sample_pressure();
+  if (impl_->options.pressure_every.count() > 0) {
+    impl_->sampler = std::jthread([impl = impl_.get()](std::stop_token stop) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      while (!stop.stop_requested()) {
+        cv.wait_for(lock, stop, impl->options.pressure_every, [] { return false; });
+        if (stop.stop_requested()) break;
+        impl->sample_pressure();
+      }
+    });
+  }
 }
 
 HttpApi::~HttpApi() = default;
+
+void HttpApi::sample_pressure() {
+  impl_->sample_pressure();
+}
 
 Result<int> HttpApi::bind(const std::string& host, int port) {
   const bool ok = port == 0 ? (port = impl_->server.bind_to_any_port(host)) > 0
@@ -331,6 +427,9 @@ bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
 }
 
 void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res) {
+  // The body is already in memory (httplib read it, up to max_body_bytes); charged while handled.
+  const memory::Lease body_lease =
+      requests ? requests->charge_existing(static_cast<int64_t>(req.body.size())) : memory::Lease{};
   ApiError err;
   const auto refuse = [&](const char* reason) {
     metrics.count_rejection(reason);
@@ -367,15 +466,12 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
   }
   // Cheap refusals before the expensive check (which probes every source).
   if (queue_full(err)) return refuse("queue_full");
-  {
-    std::string cause;
-    if (pressure_level(sample(), &cause) == memory::PressureLevel::Critical) {
-      err = {503,
-             "memory_pressure",
-             "memory pressure is critical (" + cause + "); no new jobs until it eases",
-             {}};
-      return refuse("memory_pressure");
-    }
+  if (pressure.level() == memory::PressureLevel::Critical) {
+    err = {503,
+           "memory_pressure",
+           "memory pressure is critical (" + pressure_cause() + "); no new jobs until it eases",
+           {}};
+    return refuse("memory_pressure");
   }
   fs::path base_dir;
   Result<json> blueprint = blueprint_of(request, base_dir, err);
@@ -450,8 +546,7 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
 json HttpApi::Impl::memory_health() {
   const memory::Sample s = sample();
   const JobRunner::Snapshot r = runner.snapshot();
-  std::string cause;
-  const memory::PressureLevel level = pressure_level(s, &cause);
+  const memory::PressureLevel level = pressure.level();
   json out = {
       {"rss_bytes", s.rss_bytes},
       {"budget_bytes", options.budget_bytes},
@@ -465,7 +560,34 @@ json HttpApi::Impl::memory_health() {
       {"admission", !r.admitting                               ? "closed (shutting down)"
                     : level == memory::PressureLevel::Critical ? "closed (critical pressure)"
                                                                : "open"}};
-  if (level != memory::PressureLevel::None) out["pressure_cause"] = cause;
+  if (level != memory::PressureLevel::None) out["pressure_cause"] = pressure_cause();
+  const memory::PressureInputs in =
+      options.fixed_pressure ? *options.fixed_pressure : pressure_inputs(s);
+  if (in.working_set_ratio) out["working_set_ratio"] = *in.working_set_ratio;
+  // The server's ledger: what it has reserved for jobs (one account per running job) and what it
+  // holds itself (probe cache, request bodies). Each job's own ledger is in its report.
+  if (options.ledger != nullptr) {
+    json ledger = json::array();
+    for (const memory::AccountStats& a : options.ledger->subtree_stats()) {
+      json entry = {
+          {"account", a.path}, {"current_bytes", a.current_bytes}, {"peak_bytes", a.peak_bytes}};
+      if (a.limit_bytes != memory::kNoLimit) entry["limit_bytes"] = a.limit_bytes;
+      if (a.refusals > 0) entry["refusals"] = a.refusals;
+      ledger.push_back(std::move(entry));
+    }
+    out["ledger"] = ledger;
+  }
+  if (options.cache_stats) {
+    const memory::CacheStats c = options.cache_stats();
+    const int64_t lookups = c.hits + c.misses;
+    out["probe_cache"] = {
+        {"entries", c.entries},
+        {"bytes", c.bytes},
+        {"hits", c.hits},
+        {"misses", c.misses},
+        {"hit_rate",
+         lookups > 0 ? static_cast<double>(c.hits) / static_cast<double>(lookups) : 0.0}};
+  }
   // The reservations by job: the server's ledger (each job's own is in its report).
   json reservations = json::array();
   for (const JobRunner::RunningJob& j : r.jobs) {
@@ -496,15 +618,31 @@ std::string HttpApi::Impl::metrics_text() {
                       .admitting = r.admitting,
                       .jobs = {},
                       .psi_some_avg10 = s.psi_some_avg10,
-                      .pressure_level = static_cast<int>(pressure_level(s, nullptr))};
+                      .pressure_level = static_cast<int>(pressure.level())};
+  if (options.cache_stats) {
+    const memory::CacheStats c = options.cache_stats();
+    now.server_cache_hits = c.hits;
+    now.server_cache_misses = c.misses;
+  }
+  if (options.ledger != nullptr) {
+    for (const memory::AccountStats& a : options.ledger->subtree_stats()) {
+      // Per-job accounts come and go; their sum is "server/jobs", which has a stable name.
+      if (std::count(a.path.begin(), a.path.end(), '/') > 1) continue;
+      now.ledger.push_back({a.path, a.current_bytes,
+                            a.limit_bytes == memory::kNoLimit ? int64_t{-1} : a.limit_bytes});
+    }
+  }
   if (Result<std::map<JobState, int64_t>> c = store.count_by_state(); c) now.jobs = *c;
   return metrics.render(now);
 }
 
 void HttpApi::Impl::routes() {
   const int threads = std::max(1, options.threads);
+  const std::size_t max_pending = static_cast<std::size_t>(std::max(1, options.max_pending));
   // httplib's interface hands it a raw pointer, which it owns and deletes.
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = [threads, max_pending] {
+    return new BoundedThreadPool(threads, max_pending);
+  };
   server.set_payload_max_length(options.max_body_bytes);
   server.set_read_timeout(std::chrono::seconds(10));
   server.set_write_timeout(std::chrono::seconds(30));

@@ -6,7 +6,11 @@
 //   LEANCUT_ASSIGN_OR_RETURN(int port, api.bind("127.0.0.1", 8787));  // 0: any free port
 //   api.run();    // serves until stop() (another thread, e.g. the signal handler's)
 //
-// Under critical memory pressure (pressure_level), POST answers 503 with Retry-After.
+// Under critical memory pressure, POST answers 503 with Retry-After. The level comes from a
+// memory::PressureTracker sampled every pressure_every (the cgroup's working set against its
+// limit, PSI some avg10), so it has the render governor's hysteresis: it rises at once and falls
+// only after the signals stay below the exit threshold for the dwell (5 s), and admission does
+// not flap open and shut on a noisy signal.
 // Routes: POST /v1/jobs, GET /v1/jobs, GET|DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/output (from
 // disk in 64 KiB chunks, with Range), GET /health, GET /health/memory, GET /metrics. Errors are
 // {"error": {"code", "message"[, "details"]}} with a 4xx/5xx status that names the problem.
@@ -17,22 +21,28 @@
 // The rewritten blueprint is what the store keeps, so the job does not depend on the request's
 // files or the server's working directory.
 //
-// Thread-safe: requests run on a fixed pool of `threads` (cpp-httplib's ThreadPool), so the
-// server's threads and stacks are bounded whatever the load. Memory held: a request body up to
-// max_body_bytes per thread while it is handled; outputs stream from disk.
+// Thread-safe: requests run on a fixed pool of `threads` with at most `max_pending` accepted
+// connections waiting (a bounded httplib::TaskQueue), so the server's threads, stacks and queued
+// sockets are bounded whatever the load. Memory held: a request body up to max_body_bytes per
+// thread while it is handled (charged to the ledger's "requests"); outputs stream from disk.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
+#include "memory/cache.h"
+#include "memory/ledger.h"
 #include "memory/monitor.h"
 #include "memory/pressure.h"
 #include "server/job_runner.h"
@@ -68,6 +78,9 @@ struct ApiOptions {
   std::string token{};  // non-empty: every endpoint but /health needs "Authorization: Bearer T"
   std::size_t max_body_bytes = 8u << 20;
   int threads = 8;
+  // Accepted connections waiting for a request thread; beyond this the accept loop waits and new
+  // connections wait in the kernel's backlog, so a burst cannot grow the server's memory.
+  int max_pending = 64;
   int retry_after_seconds = 5;               // Retry-After on 429 and 503
   int64_t max_shots = 10000;                 // per job; more: 422
   double max_duration_seconds = 4 * 3600.0;  // the output's length; longer: 422
@@ -75,12 +88,22 @@ struct ApiOptions {
   // Memory figures now (RSS, cgroup, PSI); empty: a memory::Monitor of this process. Tests
   // inject critical pressure here.
   std::function<memory::Sample()> sample;
+  // Non-empty: pressure inputs held at this instead of sampled (`serve --simulate-pressure`).
+  std::optional<memory::PressureInputs> fixed_pressure{};
+  // How often the pressure tracker samples; 0: only when sample_pressure() is called (tests).
+  std::chrono::milliseconds pressure_every{500};
+  const Clock* clock = &SteadyClock::instance();
+  // The server's ledger root (not owned, outlives the API): /health/memory and /metrics show its
+  // accounts, and request bodies being handled are charged to its child "requests".
+  memory::Account* ledger = nullptr;
+  // The server's probe cache figures (the submission checks'); empty: none.
+  std::function<memory::CacheStats()> cache_stats{};
 };
 
-// The server's memory pressure now, from one sample, without hysteresis (the jobs' governors
-// have their own): the highest level that the cgroup's working set against its limit or PSI some
-// avg10 reaches, on the thresholds the render governor uses. `cause` names the signal.
-memory::PressureLevel pressure_level(const memory::Sample& sample, std::string* cause);
+// What the pressure tracker takes from one sample: the cgroup's working set against its limit and
+// PSI some avg10 (the server's own reservations are admission, not pressure: a full budget means
+// the queue waits). The ledger ratio is left at 0.
+memory::PressureInputs pressure_inputs(const memory::Sample& sample);
 
 // True when `path` is `root` or below it, component by component (both already canonical).
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& root);
@@ -98,6 +121,8 @@ class HttpApi {
   void run();
   // From any thread: run() returns once in-flight requests are done.
   void stop();
+  // Takes one pressure sample now (the sampler thread does this every pressure_every).
+  void sample_pressure();
 
  private:
   struct Impl;

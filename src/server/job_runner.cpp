@@ -1,10 +1,13 @@
 #include "server/job_runner.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace leancut::server {
 namespace fs = std::filesystem;
@@ -91,15 +94,31 @@ std::string stderr_tail(const fs::path& file) {
   return out;
 }
 
-std::optional<int64_t> report_peak(const fs::path& report) {
+// What a finished job's --report says that the server's metrics add up.
+JobReportFigures read_report(const fs::path& report) {
+  JobReportFigures out;
   std::ifstream in(report, std::ios::binary);
-  if (!in) return std::nullopt;
+  if (!in) return out;
   std::stringstream ss;
   ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  if (!j.is_object() || !j.contains("peak_rss_bytes") || !j["peak_rss_bytes"].is_number_integer())
-    return std::nullopt;
-  return j["peak_rss_bytes"].get<int64_t>();
+  const nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (!j.is_object()) return out;
+  const auto integer = [](const nlohmann::json& o, const char* key) -> std::optional<int64_t> {
+    if (!o.is_object() || !o.contains(key) || !o[key].is_number_integer()) return std::nullopt;
+    return o[key].get<int64_t>();
+  };
+  out.peak_bytes = integer(j, "peak_rss_bytes");
+  if (j.contains("frame_pool")) {
+    out.pool_acquires = integer(j["frame_pool"], "acquires").value_or(0);
+    out.pool_allocations = integer(j["frame_pool"], "allocations").value_or(0);
+  }
+  if (j.contains("caches") && j["caches"].is_array()) {
+    for (const nlohmann::json& c : j["caches"]) {
+      out.cache_hits += integer(c, "hits").value_or(0);
+      out.cache_misses += integer(c, "misses").value_or(0);
+    }
+  }
+  return out;
 }
 
 // A render's temp files (`.output.mp4.leancut-PID.partial`, its spool, `report.json.partial`):
@@ -132,6 +151,8 @@ int64_t hard_limit_for(int64_t reservation_bytes) {
 
 struct JobRunner::Running {
   JobRecord job;
+  std::unique_ptr<memory::Account> account;  // "jobs/ID": holds the reservation
+  memory::Lease reservation_lease;
   Child child;
   fs::path dir;
   int64_t reservation = 0;
@@ -146,7 +167,11 @@ struct JobRunner::Running {
 };
 
 JobRunner::JobRunner(JobStore& store, RunnerOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)) {
+  const int64_t limit = options_.budget_bytes > 0 ? options_.budget_bytes : memory::kNoLimit;
+  jobs_account_ = options_.ledger != nullptr ? options_.ledger->make_child("jobs", limit)
+                                             : memory::Account::make_root("jobs", limit);
+}
 
 JobRunner::~JobRunner() {
   shutdown();
@@ -225,17 +250,35 @@ void JobRunner::loop() {
   }
   lock.unlock();
   // Shutdown: every child stops; its job goes back to the queue for the next start.
-  for (auto& r : running_) {
-    Result<ExitStatus> st = r->child.terminate(options_.kill_grace);
-    (void)st;  // how it ended does not matter: the job runs again from the start
-    remove_partials(r->dir);
-  }
+  stop_all_children();
   running_.clear();
   publish();
   if (Result<int64_t> n = store_.recover_after_restart(); !n) {
     std::fprintf(stderr, "leancut serve: re-queueing running jobs: %s\n",
                  n.error().message.c_str());
   }
+}
+
+void JobRunner::stop_all_children() {
+  // All at once, so N children take one grace, not N.
+  for (auto& r : running_) r->child.terminate_async(options_.kill_grace, options_.clock->now());
+  const auto deadline =
+      std::chrono::steady_clock::now() + options_.kill_grace + std::chrono::seconds(5);
+  for (;;) {
+    bool all_ended = true;
+    for (auto& r : running_) {
+      Result<std::optional<ExitStatus>> st = r->child.poll();
+      if (st && !*st) {
+        all_ended = false;
+        r->child.terminate_async(options_.kill_grace, options_.clock->now());  // SIGKILL when due
+      }
+    }
+    // How each ended does not matter: the job runs again from the start. A child still there
+    // after the deadline is killed and reaped by ~Child.
+    if (all_ended || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& r : running_) remove_partials(r->dir);
 }
 
 void JobRunner::admit() {
@@ -245,24 +288,40 @@ void JobRunner::admit() {
       if (stopping_) return;
     }
     if (static_cast<int64_t>(running_.size()) >= options_.max_running) return;
-    const int64_t reserved = reserved_bytes_.load();
-    const bool alone = running_.empty();
+    // The reservation is taken from the ledger inside the claim, so a job is marked running
+    // only when its memory is granted. A job alone always fits: reservation_for caps it at the
+    // budget.
+    std::unique_ptr<memory::Account> account;
+    memory::Lease lease;
     Result<std::optional<JobRecord>> next = store_.claim_next_if([&](const JobRecord& job) {
-      if (alone || options_.budget_bytes <= 0) return true;
-      return reserved + reservation_for(job.estimate_bytes, options_.budget_bytes) <=
-             options_.budget_bytes;
+      account = jobs_account_->make_child(job.id, memory::kNoLimit);
+      Result<memory::Lease> granted =
+          account->try_reserve(reservation_for(job.estimate_bytes, options_.budget_bytes));
+      if (!granted) {
+        account.reset();
+        return false;
+      }
+      lease = std::move(granted).value();
+      return true;
     });
     if (!next) {
+      lease.release();
+      account.reset();
       std::fprintf(stderr, "leancut serve: %s\n", next.error().message.c_str());
       return;
     }
-    if (!*next) return;
-    start_job(**next);
+    if (!*next) {
+      lease.release();
+      account.reset();
+      return;
+    }
+    start_job(**next, std::move(account), std::move(lease));
     publish();
   }
 }
 
-void JobRunner::start_job(const JobRecord& job) {
+void JobRunner::start_job(const JobRecord& job, std::unique_ptr<memory::Account> account,
+                          memory::Lease lease) {
   const fs::path dir = options_.data_dir / "jobs" / job.id;
   const auto fail = [&](const std::string& why) {
     Result<JobRecord> r = store_.finish(job.id, JobState::Failed, why, std::nullopt, "");
@@ -287,7 +346,7 @@ void JobRunner::start_job(const JobRecord& job) {
     out << request["blueprint"].dump(2) << "\n";
     if (!out) return fail("cannot write " + (dir / "blueprint.json").string());
   }
-  const int64_t reservation = reservation_for(job.estimate_bytes, options_.budget_bytes);
+  const int64_t reservation = lease.bytes();
   ChildSpec spec;
   spec.argv = {options_.program,
                "render",
@@ -308,6 +367,7 @@ void JobRunner::start_job(const JobRecord& job) {
   spec.cgroup_name = "leancut-job-" + job.id + "-" + std::to_string(job.attempts);
   spec.memory_limit_bytes = options_.limit == LimitMethod::None ? 0 : hard_limit_for(reservation);
   spec.limit = options_.limit == LimitMethod::Auto ? LimitMethod::Cgroup : options_.limit;
+  spec.file_size_limit_bytes = options_.max_output_bytes;
   Result<Child> child = Child::spawn(spec);
   if (!child && options_.limit == LimitMethod::Auto) {
     // No writable memory cgroup: RLIMIT_AS instead. It counts address space, not memory used
@@ -324,6 +384,8 @@ void JobRunner::start_job(const JobRecord& job) {
                to_string(child->limit_method()));
   const Clock::TimePoint now = options_.clock->now();
   running_.push_back(std::make_unique<Running>(Running{.job = job,
+                                                       .account = std::move(account),
+                                                       .reservation_lease = std::move(lease),
                                                        .child = std::move(child).value(),
                                                        .dir = dir,
                                                        .reservation = reservation,
@@ -360,9 +422,9 @@ bool JobRunner::service(Running& r) {
     r.timed_out = true;
   }
   if (r.canceled || r.stuck || r.timed_out) {
-    Result<ExitStatus> st = r.child.terminate(options_.kill_grace);
-    end_job(r, st ? *st : ExitStatus{});
-    return true;
+    // SIGTERM now, SIGKILL after the grace; the runner goes on serving the other jobs and
+    // finishes this one when a later poll sees it end.
+    r.child.terminate_async(options_.kill_grace, now);
   }
   return false;
 }
@@ -375,6 +437,7 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
   JobState state = JobState::Failed;
   std::string error;
   std::optional<int64_t> peak;
+  JobReportFigures figures;
   std::string output;
   if (r.canceled) {
     state = JobState::Canceled;
@@ -393,13 +456,18 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
             std::to_string(r.frames_total) + "; killed (" + st.describe() + ")";
   } else if (st.success() && !st.oom_killed && fs::exists(r.dir / "output.mp4")) {
     state = JobState::Succeeded;
-    peak = report_peak(r.dir / "report.json");
+    figures = read_report(r.dir / "report.json");
+    peak = figures.peak_bytes;
     output = (r.dir / "output.mp4").string();
   } else {
     // An OOM kill in the job's cgroup fails it even when the leader exited 0: a process of the
     // job lost its memory, so the output cannot be trusted.
     error = "render " + (st.success() && !st.oom_killed ? std::string("exited 0 without an output")
                                                         : st.describe());
+    if (!st.exited && st.term_signal == SIGXFSZ && options_.max_output_bytes > 0) {
+      error += " (the output may not exceed " + std::to_string(options_.max_output_bytes) +
+               " bytes, --max-output-bytes)";
+    }
     if (!p.error.empty()) error += ": " + p.error;
     const std::string tail = stderr_tail(r.dir / "stderr.log");
     if (!tail.empty() && p.error.empty()) error += "; stderr: " + tail;
@@ -410,12 +478,14 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
   }
   std::fprintf(stderr, "leancut serve: job %s %s%s%s\n", r.job.id.c_str(), to_string(state),
                error.empty() ? "" : ": ", error.c_str());
-  Result<JobRecord> done = store_.finish(r.job.id, state, error, peak, output);
-  if (!done) std::fprintf(stderr, "leancut serve: %s\n", done.error().message.c_str());
+  // Metrics first: whoever sees the final state in the store finds it counted too.
   if (options_.metrics != nullptr) {
     options_.metrics->observe_job_end(state, seconds_between(r.started, options_.clock->now()),
                                       peak);
+    options_.metrics->add_job_report(figures);
   }
+  Result<JobRecord> done = store_.finish(r.job.id, state, error, peak, output);
+  if (!done) std::fprintf(stderr, "leancut serve: %s\n", done.error().message.c_str());
 }
 
 void JobRunner::clean_expired() {

@@ -11,10 +11,10 @@
 //                                   // (or ShutdownMode::Drain: let the running jobs finish)
 //
 // Admission: the oldest queued job starts when fewer than max_running run and the running jobs'
-// reservations plus its own fit budget_bytes (a job alone always starts: the API refused those
-// whose estimate exceeds the whole budget). First in, first out: a job that does not fit yet
-// waits at the head, so small jobs never starve a large one. A job's reservation is its
-// estimate plus a margin (reservation_for); its child runs
+// reservations plus its own fit budget_bytes (a reservation the ledger's "jobs" account grants) (a
+// job alone always starts: the API refused those whose estimate exceeds the whole budget). First
+// in, first out: a job that does not fit yet waits at the head, so small jobs never starve a large
+// one. A job's reservation is its estimate plus a margin (reservation_for); its child runs
 //   PROGRAM render JOBDIR/blueprint.json -o JOBDIR/output.mp4 --memory RESERVATION
 //           --json-progress --report JOBDIR/report.json -q
 // with stdout to JOBDIR/progress.jsonl, stderr to JOBDIR/stderr.log, and a hard memory limit a
@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "memory/ledger.h"
 #include "server/child_process.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
@@ -72,6 +73,13 @@ struct RunnerOptions {
   // Wall-clock milliseconds for TTL cleanup (the store's timestamps are wall time).
   std::function<int64_t()> wall_ms;
   Metrics* metrics = nullptr;  // not owned; may be null
+  // The server's ledger: the runner adds "jobs" under it (limit budget_bytes) and one account per
+  // running job holding its reservation, so admission is a reservation the ledger grants and
+  // /health/memory shows who holds what. Null: the runner's "jobs" account is a root of its own.
+  // Not owned; must outlive the runner.
+  memory::Account* ledger = nullptr;
+  // RLIMIT_FSIZE for every child: no output (nor its spool) may grow past it; 0: no limit.
+  int64_t max_output_bytes = 0;
   // Cgroup, else rlimit. Tests force Rlimit or None.
   LimitMethod limit = LimitMethod::Auto;
 };
@@ -126,12 +134,15 @@ class JobRunner {
 
   void loop();
   void admit();
-  void start_job(const JobRecord& job);
+  void start_job(const JobRecord& job, std::unique_ptr<memory::Account> account,
+                 memory::Lease lease);
   // Polls one child; true when it has ended and was finished in the store.
   bool service(Running& r);
   void end_job(Running& r, const ExitStatus& st);
   void clean_expired();
   void publish();
+  // Shutdown: SIGTERM to every child at once, SIGKILL after the grace, all reaped.
+  void stop_all_children();
 
   JobStore& store_;
   const RunnerOptions options_;
@@ -142,6 +153,7 @@ class JobRunner {
   bool stopping_ = false;                           // guarded by mu_
   bool drain_ = false;                              // guarded by mu_
   std::set<std::string> cancels_;                   // guarded by mu_
+  std::unique_ptr<memory::Account> jobs_account_;   // reservations; children per running job
   std::vector<std::unique_ptr<Running>> running_;   // the runner thread only
   std::optional<Clock::TimePoint> last_ttl_check_;  // the runner thread only
   std::vector<RunningJob> published_;               // guarded by mu_: running_ as others may see it

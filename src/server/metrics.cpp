@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -79,6 +80,14 @@ void Metrics::observe_job_end(JobState state, double seconds, std::optional<int6
   if (peak_bytes) peak_bytes_.observe(static_cast<double>(*peak_bytes));
 }
 
+void Metrics::add_job_report(const JobReportFigures& figures) {
+  std::lock_guard lock(mu_);
+  job_totals_.pool_acquires += figures.pool_acquires;
+  job_totals_.pool_allocations += figures.pool_allocations;
+  job_totals_.cache_hits += figures.cache_hits;
+  job_totals_.cache_misses += figures.cache_misses;
+}
+
 std::string Metrics::render(const MetricsSnapshot& now) const {
   std::string out;
   header(out, "leancut_server_resident_memory_bytes", "gauge",
@@ -98,6 +107,20 @@ std::string Metrics::render(const MetricsSnapshot& now) const {
   header(out, "leancut_server_memory_pressure_level", "gauge",
          "Memory pressure: 0 none, 1 low, 2 moderate, 3 high, 4 critical (no new jobs).");
   sample(out, "leancut_server_memory_pressure_level", "", num(int64_t{now.pressure_level}));
+  header(out, "leancut_server_ledger_bytes", "gauge",
+         "Bytes charged to each account of the server's memory ledger (reservations, caches).");
+  for (const LedgerFigure& f : now.ledger) {
+    sample(out, "leancut_server_ledger_bytes", "account=\"" + f.account + "\"",
+           num(f.current_bytes));
+  }
+  header(out, "leancut_server_ledger_limit_bytes", "gauge",
+         "Limit of each ledger account that has one.");
+  for (const LedgerFigure& f : now.ledger) {
+    if (f.limit_bytes >= 0) {
+      sample(out, "leancut_server_ledger_limit_bytes", "account=\"" + f.account + "\"",
+             num(f.limit_bytes));
+    }
+  }
   header(out, "leancut_server_jobs", "gauge", "Jobs in the store by state.");
   for (JobState s : kStates) {
     auto it = now.jobs.find(s);
@@ -110,6 +133,25 @@ std::string Metrics::render(const MetricsSnapshot& now) const {
   sample(out, "leancut_server_admitting", "", num(int64_t{now.admitting ? 1 : 0}));
 
   std::lock_guard lock(mu_);
+  // Ratios are left to PromQL (rate(reused) / rate(acquired)): counters add up across restarts
+  // of the scrape, a ratio gauge would not.
+  header(out, "leancut_frame_pool_acquired_frames_total", "counter",
+         "Decoded pictures the finished jobs' decoders took from their frame pools.");
+  sample(out, "leancut_frame_pool_acquired_frames_total", "", num(job_totals_.pool_acquires));
+  header(out, "leancut_frame_pool_reused_frames_total", "counter",
+         "Of those, pictures served from recycled memory rather than a new allocation.");
+  sample(out, "leancut_frame_pool_reused_frames_total", "",
+         num(std::max<int64_t>(0, job_totals_.pool_acquires - job_totals_.pool_allocations)));
+  header(out, "leancut_cache_lookups_total", "counter",
+         "Probe-cache lookups: the server's (submission checks) and the finished jobs' own.");
+  sample(out, "leancut_cache_lookups_total", "cache=\"probes\",process=\"server\",result=\"hit\"",
+         num(now.server_cache_hits));
+  sample(out, "leancut_cache_lookups_total", "cache=\"probes\",process=\"server\",result=\"miss\"",
+         num(now.server_cache_misses));
+  sample(out, "leancut_cache_lookups_total", "cache=\"probes\",process=\"jobs\",result=\"hit\"",
+         num(job_totals_.cache_hits));
+  sample(out, "leancut_cache_lookups_total", "cache=\"probes\",process=\"jobs\",result=\"miss\"",
+         num(job_totals_.cache_misses));
   header(out, "leancut_server_admission_rejections_total", "counter",
          "Job submissions refused, by reason.");
   for (const auto& [reason, n] : rejections_) {

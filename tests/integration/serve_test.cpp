@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -49,6 +50,14 @@ std::string blueprint(int shots, double seconds, const std::string& size = "320,
 
 std::string job_request(const std::string& bp) {
   return R"({"kind": "render", "blueprint": )" + bp + "}";
+}
+
+// The value of the sample `name_and_labels` in a Prometheus text exposition; -1 when absent.
+int64_t metric_value(const std::string& text, const std::string& name_and_labels) {
+  const std::string needle = "\n" + name_and_labels + " ";
+  const std::size_t at = text.find(needle);
+  if (at == std::string::npos) return -1;
+  return std::atoll(text.c_str() + at + needle.size());
 }
 
 class Serve : public ::testing::Test {
@@ -204,9 +213,10 @@ TEST_F(Serve, SubmitPollDownloadWithRangeAndMetrics) {
   EXPECT_THAT(err["error"].value("message", ""), HasSubstr("shots[0].source"));
   auto [invalid, errs] = post(job_request(
       R"({"version": 1, "output": {"width": 320, "height": 180}, "shots": [
-          {"source": "a_720p30.mp4", "in": 3, "out": 2}]})"));
+          {"source": "a_720p30.mp4", "in": 0, "out": 999}]})"));
   EXPECT_EQ(invalid, 422);
   EXPECT_THAT(errs["error"].value("message", ""), HasSubstr("shots[0].out"));
+  EXPECT_THAT(errs["error"].value("message", ""), HasSubstr("past the end"));
 
   // /metrics passes promtool (a missing promtool fails the test: install-deps installs it).
   auto metrics = client_->Get("/metrics");
@@ -219,6 +229,30 @@ TEST_F(Serve, SubmitPollDownloadWithRangeAndMetrics) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err << metrics->body;
   EXPECT_THAT(metrics->body, HasSubstr("leancut_server_jobs{state=\"succeeded\"} 1"));
   EXPECT_THAT(metrics->body, HasSubstr("leancut_server_job_peak_memory_bytes_count 1"));
+  // The job's frame pool and caches, from its report; the server's own probe cache: the first
+  // submission probed both sources (misses), the invalid one found a_720p30.mp4 cached (a hit).
+  EXPECT_GE(metric_value(metrics->body, "leancut_frame_pool_acquired_frames_total"), 60);
+  EXPECT_GT(metric_value(metrics->body, "leancut_frame_pool_reused_frames_total"), 0);
+  EXPECT_EQ(metric_value(metrics->body,
+                         "leancut_cache_lookups_total{cache=\"probes\",process="
+                         "\"server\",result=\"miss\"}"),
+            2);
+  EXPECT_GE(metric_value(metrics->body,
+                         "leancut_cache_lookups_total{cache=\"probes\",process="
+                         "\"server\",result=\"hit\"}"),
+            1);
+  EXPECT_EQ(metric_value(metrics->body, "leancut_server_ledger_bytes{account=\"server/jobs\"}"), 0);
+  // /health/memory: the server's ledger by account (nothing reserved now; the cache holds two
+  // probes).
+  const json health = get("/health/memory");
+  std::map<std::string, json> accounts;
+  for (const json& a : health["ledger"]) accounts[a["account"]] = a;
+  ASSERT_EQ(accounts.count("server/jobs"), 1u) << health.dump(2);
+  EXPECT_EQ(accounts["server/jobs"]["current_bytes"], 0);
+  EXPECT_GT(accounts["server/jobs"]["peak_bytes"].get<int64_t>(), 0);  // the job's reservation
+  ASSERT_EQ(accounts.count("server/probe_cache"), 1u) << health.dump(2);
+  EXPECT_GT(accounts["server/probe_cache"]["current_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(health["probe_cache"]["entries"], 2);
 
   ProcessResult r = stop_server(SIGTERM);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -391,6 +425,60 @@ TEST_F(Serve, TokenBodyLimitMalformedJsonAndSymlinkEscapeOverTheWire) {
   EXPECT_EQ(body["error"]["details"].size(), 1u) << body.dump();
   ProcessResult stopped = stop_server(SIGTERM);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+}
+
+TEST_F(Serve, FullQueueIs429AndCriticalPressureIs503WithRetryAfter) {
+  // Pressure held critical (PSI some avg10 50%): every submission is refused, none accepted.
+  start_server({"--simulate-pressure", "psi=50"});
+  auto r = client_->Post("/v1/jobs", job_request(blueprint(1, 1.0)), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_EQ(r->get_header_value("Retry-After"), "5");
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "memory_pressure");
+  json health = get("/health/memory");
+  EXPECT_EQ(health["pressure_level"], "critical");
+  EXPECT_EQ(health["pressure_cause"], "psi_some");
+  EXPECT_EQ(health["admission"], "closed (critical pressure)");
+  EXPECT_EQ(get("/v1/jobs")["jobs"].size(), 0u);
+  EXPECT_EQ(stop_server(SIGTERM).exit_code, 0);
+
+  // One running, one queued (--max-queued 1): the third is refused with 429, not dropped later.
+  start_server({"--max-running", "1", "--max-queued", "1"});
+  const std::string running =
+      post(job_request(blueprint(12, 5.0, "1280, \"height\": 720"))).second.value("id", "");
+  ASSERT_FALSE(running.empty());
+  ASSERT_EQ(wait_job(running, [](const json& j) { return j["state"] != "queued"; })["state"],
+            "running");
+  auto [queued_status, queued] = post(job_request(blueprint(1, 1.0)));
+  ASSERT_EQ(queued_status, 202) << queued.dump();
+  r = client_->Post("/v1/jobs", job_request(blueprint(1, 1.0)), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 429) << r->body;
+  EXPECT_EQ(r->get_header_value("Retry-After"), "5");
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "queue_full");
+  EXPECT_EQ(get("/v1/jobs")["jobs"].size(), 2u);  // the refused one left nothing behind
+  const std::string metrics = client_->Get("/metrics")->body;
+  EXPECT_EQ(
+      metric_value(metrics, "leancut_server_admission_rejections_total{reason=\"queue_full\"}"), 1);
+  ASSERT_EQ(client_->Delete("/v1/jobs/" + queued["id"].get<std::string>())->status, 200);
+  ASSERT_EQ(client_->Delete("/v1/jobs/" + running)->status, 202);
+  EXPECT_EQ(wait_job(running, is_final, 30s)["state"], "canceled");
+  EXPECT_EQ(stop_server(SIGTERM).exit_code, 0);
+  EXPECT_THAT(processes_under_data_dir(), ::testing::IsEmpty());
+  EXPECT_THAT(temp_files(), ::testing::IsEmpty());
+}
+
+TEST_F(Serve, AnOutputPastMaxOutputBytesFailsTheJobAndLeavesNothing) {
+  start_server({"--max-output-bytes", "16K"});
+  auto [status, body] = post(job_request(blueprint(2, 2.0)));
+  ASSERT_EQ(status, 202) << body.dump();
+  const json job = wait_job(body["id"], is_final);
+  EXPECT_EQ(job["state"], "failed") << job.dump(2);
+  EXPECT_THAT(job.value("error", ""), HasSubstr("SIGXFSZ"));
+  EXPECT_THAT(job.value("error", ""), HasSubstr("--max-output-bytes"));
+  EXPECT_FALSE(fs::exists(dir_ / "data" / "jobs" / body["id"].get<std::string>() / "output.mp4"));
+  EXPECT_EQ(stop_server(SIGTERM).exit_code, 0);
+  EXPECT_THAT(temp_files(), ::testing::IsEmpty());
 }
 
 }  // namespace

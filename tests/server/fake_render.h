@@ -8,6 +8,9 @@
 //   crash   a line on stderr, then SIGSEGV
 //   brief   ten progress lines 50 ms apart, then OUT, exit 0 (no report)
 //   hog     holds 400 MB in `tail` (past any limit a small estimate gets), then exits 0
+//   deaf    like slow, but ignores SIGTERM (only SIGKILL after the grace ends it)
+//   big     writes 8 MB of output (past a small --max-output-bytes), then exits 0
+//   pooled  like ok, with a report that has frame_pool and caches figures
 // Each run appends "--memory R" to JOBDIR/../../runs.log, so tests see reservations.
 #pragma once
 
@@ -50,6 +53,22 @@ case "$mode" in
       echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":10}"; sleep 0.05
     done
     printf 'brief' > "$out"
+    exit 0 ;;
+  deaf)
+    trap '' TERM
+    i=0
+    while true; do
+      i=$((i+1)); echo "{\"event\":\"progress\",\"frames\":$i,\"frames_total\":100000}"
+      sleep 0.05
+    done ;;
+  big)
+    echo '{"event":"progress","frames":1,"frames_total":2}'
+    exec head -c 8000000 /dev/zero > "$out" ;;
+  pooled)
+    echo '{"event":"progress","frames":3,"frames_total":3}'
+    printf 'not really a video' > "$out"
+    echo '{"version":1,"peak_rss_bytes":1000,"frame_pool":{"acquires":100,"allocations":10},"caches":[{"name":"probes","hits":7,"misses":3}]}' > "$report"
+    echo '{"event":"done","frames":3}'
     exit 0 ;;
   hog)
     echo '{"event":"progress","frames":1,"frames_total":30}'

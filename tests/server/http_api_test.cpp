@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fakes/fake_clock.h"
 #include "server/fake_render.h"
 
 namespace leancut::server {
@@ -312,13 +313,16 @@ TEST_F(HttpApiTest, LimitsOnShotsAndDuration) {
   EXPECT_THAT(error_message(r), HasSubstr("61 s; this server renders 60 s at most"));
 }
 
-TEST_F(HttpApiTest, CriticalPressureRefusesNewJobsWith503) {
+TEST_F(HttpApiTest, CriticalPressureRefusesNewJobsWith503UntilItHasEasedForTheDwell) {
   double psi = 50;  // percent of time stalled: critical (>= 40)
   api_options_.sample = [&psi] {
     memory::Sample s;
     s.psi_some_avg10 = psi;
     return s;
   };
+  fakes::FakeClock clock;
+  api_options_.clock = &clock;
+  api_options_.pressure_every = 0ms;  // the test samples
   start();
   Reply r = post(R"({"kind": "render", "blueprint": {"mode": "ok"}})");
   EXPECT_EQ(r.status, 503);
@@ -330,21 +334,37 @@ TEST_F(HttpApiTest, CriticalPressureRefusesNewJobsWith503) {
   EXPECT_EQ(health.body["admission"], "closed (critical pressure)");
   EXPECT_THAT(client_->Get("/metrics")->body,
               HasSubstr("leancut_server_memory_pressure_level 4\n"));
+  EXPECT_THAT(
+      client_->Get("/metrics")->body,
+      HasSubstr("leancut_server_admission_rejections_total{reason=\"memory_pressure\"} 1\n"));
+  // The stall ends, but one calm sample does not reopen admission: that is the flapping the
+  // hysteresis exists to prevent.
   psi = 0;
+  api_->sample_pressure();
+  EXPECT_EQ(post(R"({"kind": "render", "blueprint": {"mode": "ok"}})").status, 503);
+  clock.advance(2s);
+  api_->sample_pressure();
+  EXPECT_EQ(post(R"({"kind": "render", "blueprint": {"mode": "ok"}})").status, 503);
+  // Calm for longer than the dwell (5 s): admission reopens.
+  clock.advance(4s);
+  api_->sample_pressure();
+  EXPECT_NE(get("/health/memory").body["pressure_level"], "critical");
   EXPECT_EQ(post(R"({"kind": "render", "blueprint": {"mode": "ok"}})").status, 202);
 }
 
-TEST(PressureLevel, WorkingSetAgainstTheLimitOrPsi) {
+TEST(PressureInputs, WorkingSetAgainstTheLimitAndPsi) {
   memory::Sample s;
-  std::string cause;
-  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::None);
+  memory::PressureInputs in = pressure_inputs(s);
+  EXPECT_FALSE(in.working_set_ratio.has_value());
+  EXPECT_FALSE(in.psi_some_avg10.has_value());
+  EXPECT_EQ(in.ledger_ratio, 0.0);
   s.cgroup.limit_bytes = 1000;
   s.cgroup.working_set_bytes = 960;
-  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::Critical);
-  EXPECT_EQ(cause, "working_set");
-  s.cgroup.working_set_bytes = 850;
   s.psi_some_avg10 = 12;
-  EXPECT_EQ(pressure_level(s, &cause), memory::PressureLevel::Moderate);
+  in = pressure_inputs(s);
+  ASSERT_TRUE(in.working_set_ratio.has_value());
+  EXPECT_DOUBLE_EQ(*in.working_set_ratio, 0.96);
+  EXPECT_EQ(in.psi_some_avg10, 12);
 }
 
 TEST_F(HttpApiTest, HealthMemoryListsEachRunningJobsReservation) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -272,6 +273,79 @@ TEST_F(JobRunnerTest, ShutdownStopsChildrenAndRequeuesTheirJobs) {
   EXPECT_EQ(job.attempts, 1);
   EXPECT_EQ(runner().snapshot().running, 0);
   EXPECT_FALSE(runner().snapshot().admitting);
+}
+
+TEST_F(JobRunnerTest, AJobThatIgnoresSigtermDoesNotHoldUpTheOthersDuringItsGrace) {
+  options_.kill_grace = 3000ms;
+  runner();
+  const std::string deaf = submit("deaf", 10 * kMiB);
+  const std::string slow = submit("slow", 10 * kMiB);
+  wait_for(deaf, [](const JobRecord& j) { return j.frames_done > 0; });
+  wait_for(slow, [](const JobRecord& j) { return j.frames_done > 0; });
+  for (const std::string& id : {deaf, slow}) {
+    ASSERT_TRUE(store_->request_cancel(id).ok());
+    runner().request_cancel(id);
+  }
+  // The runner signals both at once and goes on: the job that honours SIGTERM ends at once,
+  // long before the other's grace is over (a blocking terminate would have waited 3 s first).
+  const JobRecord s = wait_final(slow);
+  EXPECT_EQ(s.state, JobState::Canceled);
+  EXPECT_EQ(store_->get(deaf)->state, JobState::Running);
+  const JobRecord d = wait_final(deaf);
+  EXPECT_EQ(d.state, JobState::Canceled);
+  ASSERT_TRUE(s.finished_ms && d.finished_ms);
+  EXPECT_GE(*d.finished_ms - *s.finished_ms, 2000) << "the SIGKILL came before the grace";
+}
+
+TEST_F(JobRunnerTest, ReservationsAreLedgerAccountsOnePerRunningJob) {
+  const auto root = memory::Account::make_root("server", memory::kNoLimit);
+  options_.ledger = root.get();
+  options_.budget_bytes = 300 * kMiB;
+  runner();
+  const std::string id = submit("slow", 100 * kMiB);
+  wait_for(id, [](const JobRecord& j) { return j.frames_done > 0; });
+  std::map<std::string, memory::AccountStats> by_path;
+  for (const memory::AccountStats& a : root->subtree_stats()) by_path[a.path] = a;
+  const int64_t reservation = reservation_for(100 * kMiB, options_.budget_bytes);
+  ASSERT_EQ(by_path.count("server/jobs"), 1u);
+  EXPECT_EQ(by_path["server/jobs"].limit_bytes, 300 * kMiB);
+  EXPECT_EQ(by_path["server/jobs"].current_bytes, reservation);
+  ASSERT_EQ(by_path.count("server/jobs/" + id), 1u);
+  EXPECT_EQ(by_path["server/jobs/" + id].current_bytes, reservation);
+  ASSERT_TRUE(store_->request_cancel(id).ok());
+  runner().request_cancel(id);
+  wait_final(id);
+  runner().shutdown();
+  EXPECT_EQ(root->current_bytes(), 0);
+  runner_.reset();  // the runner's accounts go before the root
+}
+
+TEST_F(JobRunnerTest, OutputPastTheSizeLimitFailsTheJobNamingTheLimit) {
+  options_.max_output_bytes = 1000000;
+  runner();
+  const JobRecord job = wait_final(submit("big", 10 * kMiB));
+  EXPECT_EQ(job.state, JobState::Failed);
+  EXPECT_THAT(job.error, HasSubstr("SIGXFSZ"));
+  EXPECT_THAT(job.error, HasSubstr("may not exceed 1000000 bytes"));
+  // A job within the limit is untouched.
+  EXPECT_EQ(wait_final(submit("ok", 10 * kMiB)).state, JobState::Succeeded);
+}
+
+TEST_F(JobRunnerTest, FinishedJobsPoolAndCacheFiguresReachTheMetrics) {
+  runner();
+  EXPECT_EQ(wait_final(submit("pooled", 10 * kMiB)).state, JobState::Succeeded);
+  EXPECT_EQ(wait_final(submit("pooled", 10 * kMiB)).state, JobState::Succeeded);
+  const std::string text = metrics_.render({});
+  EXPECT_THAT(text, HasSubstr("leancut_frame_pool_acquired_frames_total 200\n"));
+  EXPECT_THAT(text, HasSubstr("leancut_frame_pool_reused_frames_total 180\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "leancut_cache_lookups_total{cache=\"probes\",process=\"jobs\",result=\"hit\"} 14\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "leancut_cache_lookups_total{cache=\"probes\",process=\"jobs\",result=\"miss\"} 6\n"));
 }
 
 }  // namespace

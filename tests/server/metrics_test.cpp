@@ -50,6 +50,11 @@ MetricsSnapshot snapshot() {
   s.max_running = 2;
   s.jobs = {{JobState::Queued, 3}, {JobState::Running, 2}, {JobState::Succeeded, 7}};
   s.psi_some_avg10 = 1.5;
+  s.server_cache_hits = 4;
+  s.server_cache_misses = 2;
+  s.ledger = {{"server", 301 << 20, -1},
+              {"server/jobs", 300 << 20, 1 << 30},
+              {"server/probe_cache", 1 << 20, -1}};
   return s;
 }
 
@@ -62,7 +67,15 @@ TEST(Metrics, PassesPromtool) {
   m.count_rejection("over_budget");
   m.observe_job_end(JobState::Succeeded, 3.2, 120 << 20);
   m.observe_job_end(JobState::Failed, 0.5, std::nullopt);
+  m.add_job_report({.peak_bytes = 120 << 20,
+                    .pool_acquires = 500,
+                    .pool_allocations = 40,
+                    .cache_hits = 9,
+                    .cache_misses = 1});
   const std::string text = m.render(snapshot());
+  EXPECT_THAT(text, HasSubstr("leancut_frame_pool_reused_frames_total 460\n"));
+  EXPECT_THAT(text, HasSubstr("leancut_server_ledger_limit_bytes{account=\"server/jobs\"} "
+                              "1073741824\n"));
   const auto [code, out] = promtool_check(text);
   EXPECT_EQ(code, 0) << out << "\n" << text;
   EXPECT_EQ(out, "") << text;  // no lint warnings either
