@@ -54,6 +54,30 @@ def vm_hwm(pid: int) -> int:
     return 0
 
 
+def tree_rss(root: int) -> int:
+    """RSS of `root` and every descendant (the server and its job processes), in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            ppid = int(fields[1])
+            pages = int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(proc.name)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--binary", default=str(ROOT / "build/default/src/cli/leancut"))
@@ -62,6 +86,8 @@ def main() -> int:
     ap.add_argument("--max-running", default="2")
     ap.add_argument("--max-queued", default="1000")
     ap.add_argument("--seconds", type=float, default=1.0, help="length of each render")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="an extra argument for `leancut serve` (repeatable)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="leancut-serve-load-"))
@@ -70,7 +96,7 @@ def main() -> int:
     server = subprocess.Popen(
         [args.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(work / "data"),
          "--media-root", str(media), "--memory", args.memory, "--max-running", args.max_running,
-         "--max-queued", args.max_queued],
+         "--max-queued", args.max_queued, *args.server_arg],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = server.stdout.readline()
     m = re.search(r"listening on (http://[0-9.]+:[0-9]+)", line)
@@ -84,13 +110,28 @@ def main() -> int:
           "shots": [{"source": "a_720p30.mp4", "in": 0, "out": args.seconds}]}
     body = json.dumps({"kind": "render", "blueprint": bp}).encode()
 
+    # The whole tree's RSS (server + running renders), sampled every 50 ms while the load runs.
+    tree_peak = [0]
+    sampling = threading.Event()
+
+    def sample_tree() -> None:
+        while not sampling.is_set():
+            tree_peak[0] = max(tree_peak[0], tree_rss(server.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample_tree, daemon=True)
+    sampler.start()
+
     answers: list[tuple[int, dict, float]] = [None] * args.jobs  # type: ignore[list-item]
     barrier = threading.Barrier(args.jobs)
 
     def submit(i: int) -> None:
         barrier.wait()
         t0 = time.monotonic()
-        status, reply = request("POST", base + "/v1/jobs", body)
+        try:
+            status, reply = request("POST", base + "/v1/jobs", body)
+        except OSError as e:  # reset, refused, timed out: no answer at all (status 0)
+            status, reply = 0, {"error": str(e)}
         answers[i] = (status, reply, time.monotonic() - t0)
 
     t_start = time.monotonic()
@@ -116,6 +157,8 @@ def main() -> int:
                 final[job_id] = j["state"]
         time.sleep(0.5)
     wall = time.monotonic() - t_start
+    sampling.set()
+    sampler.join()
     peak = vm_hwm(server.pid)
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
@@ -135,13 +178,17 @@ def main() -> int:
                 pass
 
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 99
-    print(f"submissions: {args.jobs}, answers {dict(sorted(by_status.items()))}")
+    print(f"submissions: {args.jobs}, answers {dict(sorted(by_status.items()))} "
+          "(0: no HTTP answer: connection reset, refused or timed out)")
     print(f"submit latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")
     print(f"outcomes: {outcomes}, not final after the deadline: {lost}")
     ok = outcomes.get("succeeded", 0)
     print(f"throughput: {ok} renders in {wall:.1f} s = {ok / wall:.2f} jobs/s")
-    print(f"server peak RSS: {peak / 1048576:.1f} MiB")
+    print(f"server peak RSS: {peak / 1048576:.1f} MiB (VmHWM); server + renders, sampled "
+          f"every 50 ms: {tree_peak[0] / 1048576:.1f} MiB at the peak")
+    print(f"machine: {os.cpu_count()} CPUs, load average at the end "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(("PASS" if lost == 0 else "FAIL") + ": every accepted job reached a final state")
     print(("PASS" if not children and not leftovers else "FAIL") +
           f": after SIGTERM, {len(children)} children and {len(leftovers)} temp files left")

@@ -92,7 +92,7 @@ struct ServeArgs {
   int64_t max_shots = 10000;                 // per job
   double max_duration_seconds = 4 * 3600.0;  // the output's length
   int64_t max_output_bytes = 20LL << 30;     // per job's output file (RLIMIT_FSIZE); 0: none
-  int max_pending = 64;                      // accepted connections waiting for a thread
+  int max_pending = 1024;                    // accepted connections waiting for a thread
   std::string simulate_pressure{};           // tests: pressure inputs held at this
 };
 int run_serve(const ServeArgs& args);

@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
                         "render that grows past it is stopped and failed");
   cmd_serve
       ->add_option("--max-pending", serve.max_pending,
-                   "Accepted connections waiting for a request thread at most (default 64)")
+                   "Accepted connections waiting for a request thread at most (default 1024)")
       ->check(CLI::Range(1, 100000));
   cmd_serve->add_option("--simulate-pressure", serve.simulate_pressure,
                         "Hold the server's memory pressure at SPEC (\"working_set=0.97\" or "
