@@ -180,6 +180,9 @@ def main() -> int:
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 99
     print(f"submissions: {args.jobs}, answers {dict(sorted(by_status.items()))} "
           "(0: no HTTP answer: connection reset, refused or timed out)")
+    errors = sorted({a[1].get("error", "") for a in answers if a[0] == 0})
+    if errors:
+        print(f"unanswered submissions' errors: {errors}")
     print(f"submit latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")
     print(f"outcomes: {outcomes}, not final after the deadline: {lost}")

@@ -1,7 +1,10 @@
 #include "server/http_api.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -273,6 +276,41 @@ void HttpApi::sample_pressure() {
   impl_->sample_pressure();
 }
 
+namespace {
+
+// cpp-httplib 0.11 listens with a backlog of 5 and offers no setting for it. A burst of clients
+// beyond that overflows the kernel's accept queue, and the overflowing handshakes are dropped:
+// clients wait for SYN retransmits (a second each) or see resets (the load benchmark lost 1 of
+// 100 concurrent submissions that way). listen() again on the listening socket only changes its
+// backlog, so find the socket (ours, listening, on `port`) among this process's descriptors.
+void raise_listen_backlog(int port, int backlog) {
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
+    char* rest = nullptr;
+    const long fd = std::strtol(it->path().filename().c_str(), &rest, 10);
+    if (rest == nullptr || *rest != '\0') continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+        listening == 0) {
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) {
+      continue;
+    }
+    const int bound = addr.ss_family == AF_INET
+                          ? ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port)
+                      : addr.ss_family == AF_INET6
+                          ? ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port)
+                          : -1;
+    if (bound == port) ::listen(static_cast<int>(fd), backlog);
+  }
+}
+
+}  // namespace
+
 Result<int> HttpApi::bind(const std::string& host, int port) {
   const bool ok = port == 0 ? (port = impl_->server.bind_to_any_port(host)) > 0
                             : impl_->server.bind_to_port(host, port);
@@ -280,6 +318,7 @@ Result<int> HttpApi::bind(const std::string& host, int port) {
     return make_error(ErrorCode::Io, "cannot listen on " + host + ":" + std::to_string(port) +
                                          " (in use, or not an address of this machine)");
   }
+  raise_listen_backlog(port, impl_->options.listen_backlog);
   return port;
 }
 

@@ -78,12 +78,12 @@ struct ApiOptions {
   std::string token{};  // non-empty: every endpoint but /health needs "Authorization: Bearer T"
   std::size_t max_body_bytes = 8u << 20;
   int threads = 8;
-  // Accepted connections waiting for a request thread; beyond this the accept loop waits. A
-  // waiting connection costs the server a socket and ~100 bytes (its body is read only when a
-  // thread takes it), so the bound is generous: cpp-httplib 0.11 listens with a backlog of 5, and
-  // connections that overflow it are dropped by the kernel (clients see resets), so a low bound
-  // would turn a burst of submissions into errors instead of queued requests.
+  // Accepted connections waiting for a request thread; beyond this the accept loop waits (and
+  // connections wait in the kernel's accept queue of listen_backlog). A waiting connection costs
+  // the server a socket and ~100 bytes (its body is read only when a thread takes it).
   int max_pending = 1024;
+  // The listening socket's accept queue (cpp-httplib's own is 5; the kernel caps it at somaxconn).
+  int listen_backlog = 1024;
   int retry_after_seconds = 5;               // Retry-After on 429 and 503
   int64_t max_shots = 10000;                 // per job; more: 422
   double max_duration_seconds = 4 * 3600.0;  // the output's length; longer: 422
