@@ -144,6 +144,10 @@ std::string to_json(const Blueprint& bp) {
          ", \"out\": " + json_time(shot.out) + ", \"fit\": " + json_string(to_string(shot.fit)) +
          ", \"audio\": " + (shot.audio ? "true" : "false");
     if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
+    // Exact decimals always exist here: the parser reads them from decimal digits.
+    if (shot.speed != Rational{1}) s += ", \"speed\": " + json_seconds(shot.speed);
+    if (shot.freeze) s += ", \"freeze\": true";
+    if (shot.gain_db != Rational{0}) s += ", \"gain_db\": " + json_seconds(shot.gain_db);
     s += "}";
   }
   s += bp.shots.empty() ? "]\n" : "\n  ]\n";

@@ -75,6 +75,13 @@ struct Shot {
   Fit fit = Fit::Fit;
   bool audio = true;  // false: silence for this shot
   std::string name;   // optional label for messages and reports
+  // Playback speed: the shot plays [in, out) of its source in (out − in) / speed seconds, its
+  // audio time-stretched with the pitch kept. 1/4 .. 4, exact.
+  Rational speed{1};
+  // Freeze frame: (out − in) seconds of the picture on screen at `in`, with silence.
+  bool freeze = false;
+  // Audio gain in dB (−60 .. +24, exact decimal); 0 leaves the source's level.
+  Rational gain_db{0};
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 

@@ -602,8 +602,8 @@ class Validator {
     }
     std::optional<TimeRef> in;
     std::optional<TimeRef> out;
-    object(n, path, {"source", "in", "out", "fit", "audio", "name"}, {"source", "in", "out"},
-           [&](std::string_view key, const Node& v, const std::string& p) {
+    object(n, path, {"source", "in", "out", "fit", "audio", "name", "speed", "freeze", "gain_db"},
+           {"source", "in", "out"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "source") {
                source(v, p, s);
              } else if (key == "in") {
@@ -622,8 +622,21 @@ class Validator {
                }
              } else if (key == "name") {
                if (auto name = string(v, p)) s.name = *name;
+             } else if (key == "speed") {
+               if (auto speed = exact_number(v, p, Rational{1, 4}, Rational{4})) s.speed = *speed;
+             } else if (key == "freeze") {
+               if (v.kind != Node::Kind::Bool) {
+                 error(p, "expected true or false, got " + describe(v));
+               } else {
+                 s.freeze = v.boolean;
+               }
+             } else if (key == "gain_db") {
+               if (auto gain = exact_number(v, p, Rational{-60}, Rational{24})) s.gain_db = *gain;
              }
            });
+    if (s.freeze && s.speed != Rational{1}) {
+      error(member_path(path, "speed"), "a freeze frame has no speed (it holds one picture)");
+    }
     if (in) s.in = *in;
     if (out) s.out = *out;
     bool ordered = true;
@@ -651,6 +664,26 @@ class Validator {
       return fields(*in_tc) < fields(*out_tc);
     }
     return true;
+  }
+
+  // A JSON number read exactly from its digits, within [lo, hi].
+  std::optional<Rational> exact_number(const Node& n, const std::string& path, Rational lo,
+                                       Rational hi) {
+    if (n.kind != Node::Kind::Number) {
+      error(path, "expected a number, got " + describe(n));
+      return std::nullopt;
+    }
+    Result<Rational> r = parse_decimal(n.text);
+    if (!r) {
+      error(path, r.error().message);
+      return std::nullopt;
+    }
+    if (*r < lo || *r > hi) {
+      error(path, "must be between " + to_exact_decimal(lo).value_or(lo.to_string()) + " and " +
+                      to_exact_decimal(hi).value_or(hi.to_string()) + ", got " + n.text);
+      return std::nullopt;
+    }
+    return *r;
   }
 
   void source(const Node& n, const std::string& path, Shot& s) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "media/audio_normalizer.h"
+#include "media/audio_tempo.h"
 #include "media/av_ptr.h"
 #include "media/av_time.h"
 #include "media/charge.h"
@@ -427,7 +428,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
   for (const ResolvedShot& shot : tl.shots) {
     if (failed()) return;
     const Rational start = shot.slot_time(0, fps);
-    normalizer.begin_segment(shot.sample_count, start);
+    normalizer.begin_segment(shot.sample_count, start, static_cast<float>(shot.gain));
     if (shot.take_audio) {
       if (!reader || reader_source != shot.source) {
         reader.reset();
@@ -438,11 +439,31 @@ void RenderJob::Impl::audio_loop(int frame_size) {
         reader_source = shot.source;
       }
       if (Status s = reader->seek(start - kAudioPreroll); !s) return fail(s.error());
+      // A shot at another speed goes through a time stretch first (pitch kept), whose output
+      // times are the output's: the normalizer then cuts it to the exact sample as usual.
+      std::optional<media::AudioTempo> tempo;
+      if (shot.speed != Rational{1}) tempo.emplace(shot.speed, start);
+      auto feed_stretched = [&]() -> Status {
+        while (std::optional<media::AudioTempo::Stretched> st = tempo->pop()) {
+          LEANCUT_TRY(normalizer.feed(st->frame.get(), st->time));
+        }
+        return ok_status();
+      };
       while (!normalizer.segment_full()) {
         Result<std::optional<media::DecodedFrame>> f = reader->next();
         if (!f) return fail(f.error());
-        if (!f->has_value()) break;  // the source's audio ends early: silence pads the rest
-        if (Status s = normalizer.feed((*f)->frame.get(), (*f)->time); !s) return fail(s.error());
+        if (!f->has_value()) {  // the source's audio ends early: silence pads the rest
+          if (tempo) {
+            if (Status s = tempo->finish(); !s) return fail(s.error());
+            if (Status s = feed_stretched(); !s) return fail(s.error());
+          }
+          break;
+        }
+        Status fed = tempo ? tempo->feed((*f)->frame.get(), (*f)->time)
+                           : normalizer.feed((*f)->frame.get(), (*f)->time);
+        if (fed && tempo) fed = feed_stretched();
+        if (!fed)
+          return fail(fed.error().with_context("shots[" + std::to_string(shot.index) + "]"));
         if (!push_ready()) return;
       }
     }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <map>
 #include <system_error>
 
@@ -35,7 +36,8 @@ Result<Rational> to_seconds(const blueprint::TimeRef& t, Rational source_rate) {
 }  // namespace
 
 Rational ResolvedShot::slot_time(int64_t k, Rational fps) const {
-  return frame_time(source_first_frame + k, fps);
+  const int64_t slot = source_first_frame + (freeze ? 0 : k);
+  return speed == Rational{1} ? frame_time(slot, fps) : frame_time(slot, fps / speed);
 }
 
 std::string display_path(const std::filesystem::path& p) {
@@ -125,8 +127,13 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     rs.source = src;
     rs.in = *in;
     rs.out = *out;
-    rs.source_first_frame = frame_index_at(*in, fps);
-    rs.frame_count = frame_count(TimeRange{*in, *out}, fps);
+    rs.speed = shot.speed;
+    rs.freeze = shot.freeze;
+    rs.gain = std::pow(10.0, shot.gain_db.to_double() / 20.0);
+    // The shot's grid in the source: output frames at speed s are s/fps apart there.
+    const Rational grid = fps / shot.speed;
+    rs.source_first_frame = frame_index_at(*in, grid);
+    rs.frame_count = frame_count(TimeRange{*in, *out}, grid);
     if (rs.frame_count <= 0) {
       result.diagnostics.push_back(
           {shot_path(i, "out"), "the shot [" + in->to_seconds_string() + ", " +
@@ -136,7 +143,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
       continue;
     }
     rs.fit = to_fit_mode(shot.fit);
-    rs.take_audio = shot.audio && probe.audio.has_value();
+    rs.take_audio = shot.audio && !shot.freeze && probe.audio.has_value();
     rs.timeline_first_frame = tl.total_frames;
     tl.total_frames += rs.frame_count;
     // Audio boundaries sit on the output's frame boundaries, computed from cumulative frame

@@ -34,9 +34,16 @@ struct ResolvedShot {
   int64_t timeline_first_sample = 0;
   int64_t sample_count = 0;
   media::FitMode fit = media::FitMode::Fit;
-  bool take_audio = true;  // the shot wants audio and the source has it
+  bool take_audio = true;  // the shot wants audio and the source has it (never when frozen)
+  // Speed s places the shot on a grid of spacing s/fps in the source: source_first_frame =
+  // round(in × fps / s), frame_count = round(out × fps / s) − round(in × fps / s). At s = 1 that
+  // is the blueprint's frame rule.
+  Rational speed{1};
+  bool freeze = false;  // every frame shows slot_time(0)
+  double gain = 1.0;    // linear audio gain (from gain_db)
 
-  // Editor time in the source of the shot's output frame k: (source_first_frame + k) / fps.
+  // Editor time in the source of the shot's output frame k: (source_first_frame + k) × speed /
+  // fps, or the first frame's for a freeze.
   Rational slot_time(int64_t k, Rational fps) const;
 };
 

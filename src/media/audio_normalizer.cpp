@@ -50,9 +50,10 @@ AudioNormalizer::~AudioNormalizer() {
   av_channel_layout_uninit(&swr_in_layout_);
 }
 
-void AudioNormalizer::begin_segment(int64_t sample_count, Rational start) {
+void AudioNormalizer::begin_segment(int64_t sample_count, Rational start, float gain) {
   LEANCUT_CHECK(!in_segment_);
   in_segment_ = true;
+  gain_ = gain;
   segment_samples_ = sample_count;
   written_ = 0;
   segment_origin_ = sample_at(start, target_.sample_rate);
@@ -91,6 +92,14 @@ Status AudioNormalizer::write_converted(uint8_t** data, int samples) {
   std::vector<uint8_t*> planes(static_cast<std::size_t>(target_.channels));
   const int bytes_per_sample = av_get_bytes_per_sample(kOutputFormat);
   for (int c = 0; c < target_.channels; ++c) planes[c] = data[c] + drop * bytes_per_sample;
+  if (gain_ != 1.0f) {
+    // The shot's gain, on the resampler's float output before it is queued (no clipping here:
+    // the encoder takes floats, and AAC carries values past full scale).
+    for (int c = 0; c < target_.channels; ++c) {
+      float* x = reinterpret_cast<float*>(planes[c]);
+      for (int64_t i = 0; i < take; ++i) x[i] *= gain_;
+    }
+  }
   int err = av_audio_fifo_write(fifo_.get(), reinterpret_cast<void**>(planes.data()),
                                 static_cast<int>(take));
   if (err < 0) return av_error(err, "av_audio_fifo_write");

@@ -37,8 +37,9 @@ class AudioNormalizer {
   AudioNormalizer(const AudioNormalizer&) = delete;
   AudioNormalizer& operator=(const AudioNormalizer&) = delete;
 
-  // Starts a segment. REQUIRES: the previous segment was ended.
-  void begin_segment(int64_t sample_count, Rational start);
+  // Starts a segment; its samples are multiplied by `gain` (linear). REQUIRES: the previous
+  // segment was ended.
+  void begin_segment(int64_t sample_count, Rational start, float gain = 1.0f);
   // Feeds one decoded source frame starting at editor time `time`. Samples before the segment's
   // start are dropped, samples past its end ignored.
   Status feed(const AVFrame* frame, Rational time);
@@ -74,6 +75,7 @@ class AudioNormalizer {
   int64_t next_position_ = 0;   // grid position of the resampler's next output sample
   bool have_position_ = false;
   bool in_segment_ = false;
+  float gain_ = 1.0f;
   int64_t samples_out_ = 0;
 };
 
