@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "engine/frame_extract.h"
 #include "media/probe.h"
+#include "memory/rss.h"
 #include "time/time_parse.h"
 
 namespace leancut::cli {
@@ -119,6 +120,8 @@ int run_frames(const FramesArgs& args) {
   if (!done) return fail(args, done.error());
 
   const char* ext = media::image_extension(options.format);
+  // Peak RSS says whether memory stayed flat (it should not grow with the input's length).
+  const int64_t peak_rss = memory::read_peak_rss_bytes().value_or(0);
   if (args.json) {
     nlohmann::json j = {{"event", "done"},
                         {"images", done->images},
@@ -129,13 +132,17 @@ int run_frames(const FramesArgs& args) {
                         {"height", done->height},
                         {"start", seconds_json(done->start)},
                         {"end", seconds_json(done->end)},
-                        {"output_dir", args.output_dir.string()}};
+                        {"output_dir", args.output_dir.string()},
+                        {"peak_rss_bytes", peak_rss}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("leancut frames: %lld images (%dx%d %s) in %s from %lld frames in [%s, %s)\n",
-                static_cast<long long>(done->images), done->width, done->height, ext,
-                args.output_dir.string().c_str(), static_cast<long long>(done->pictures_in_range),
-                done->start.to_seconds_string().c_str(), done->end.to_seconds_string().c_str());
+    std::printf(
+        "leancut frames: %lld image%s (%dx%d %s) in %s from %lld frames in [%s, %s); peak RSS "
+        "%s\n",
+        static_cast<long long>(done->images), done->images == 1 ? "" : "s", done->width,
+        done->height, ext, args.output_dir.string().c_str(),
+        static_cast<long long>(done->pictures_in_range), done->start.to_seconds_string().c_str(),
+        done->end.to_seconds_string().c_str(), memory::format_bytes(peak_rss).c_str());
   }
   return kExitOk;
 }

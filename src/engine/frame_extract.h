@@ -32,7 +32,7 @@ namespace leancut::engine {
 
 struct FrameExtractOptions {
   std::filesystem::path output_dir;  // created when missing
-  int64_t every = 1;                 // REQUIRES nothing: < 1 is an InvalidInput error
+  int64_t every = 1;                 // 1 or more; less is an InvalidInput error
   media::ImageFormat format = media::ImageFormat::Jpeg;
   int quality = 85;             // JPEG, 1..100 (media::jpeg_qscale_for_quality)
   Rational start{0};            // editor time

@@ -5,6 +5,7 @@
 // Both: bad arguments refused with messages that name the problem.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -351,6 +352,61 @@ TEST_F(Frames, BadArgumentsAreRefusedWithClearMessages) {
     EXPECT_THAT(r.err, HasSubstr(c.message));
   }
   EXPECT_FALSE(fs::exists(out)) << "no output folder for refused arguments";
+}
+
+TEST_F(Frames, MemoryStaysFlatWhateverTheInputLength) {
+  // The same 10 s of a_720p30 once and six times over (rendered at 640x360 to keep this quick):
+  // writing every frame of the one-minute file must not need more memory than of the short one.
+  auto render = [&](const std::string& name, int repeats) {
+    std::string shots;
+    for (int i = 0; i < repeats; ++i) {
+      shots += std::string(i == 0 ? "" : ",") + R"({"source": ")" + media("a_720p30.mp4") +
+               R"(", "in": 0, "out": 10})";
+    }
+    const fs::path bp = dir_ / (name + ".json");
+    std::ofstream(bp) << R"({"version": 1, "output": {"width": 640, "height": 360, "fps": 30,
+        "video": {"preset": "ultrafast"}}, "shots": [)" +
+                             shots + "]}";
+    const fs::path out = dir_ / (name + ".mp4");
+    ProcessResult r = run({"render", bp.string(), "-o", out.string(), "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return out;
+  };
+  auto peak_rss = [&](const fs::path& input, int64_t images) -> int64_t {
+    ProcessResult r = run(
+        {"frames", input.string(), "-o", (dir_ / input.stem()).string(), "--every", "1", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<nlohmann::json> lines = json_lines(r.out);
+    if (lines.empty()) return 0;
+    EXPECT_EQ(lines.back()["images"], images);
+    return lines.back().value("peak_rss_bytes", int64_t{0});
+  };
+  const int64_t short_peak = peak_rss(render("short", 1), 300);
+  const int64_t long_peak = peak_rss(render("long", 6), 1800);
+  ASSERT_GT(short_peak, 0);
+  EXPECT_LT(long_peak, short_peak + (8 << 20))
+      << "short: " << short_peak << " B, six times longer: " << long_peak << " B";
+}
+
+TEST_F(Frames, InterruptedExtractionLeavesOnlyCompleteImages) {
+  const fs::path out = dir_ / "out";
+  Child child = Child::spawn({leancut_binary(), "frames", media("a_720p30.mp4"), "-o", out.string(),
+                              "--every", "1", "--format", "png", "--json"});
+  ASSERT_TRUE(child.running());
+  ASSERT_TRUE(child.read_stdout_line(60000).has_value()) << "no image written";
+  child.signal(SIGINT);
+  ProcessResult r = child.wait(60000);
+  if (r.exit_code == 0) GTEST_SKIP() << "finished before the signal arrived";
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("interrupted"));
+  std::vector<std::string> files = files_in(out);
+  EXPECT_LT(files.size(), 300u);
+  for (std::size_t k = 0; k < files.size(); ++k) {
+    char name[64];
+    std::snprintf(name, sizeof name, "frame_%06zu.png", k);
+    EXPECT_EQ(files[k], name) << "only complete images, numbered from 0, no temp files";
+    EXPECT_EQ(read_image(out / files[k]).width, 1280) << files[k];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
