@@ -143,6 +143,10 @@ std::string to_json(const Blueprint& bp) {
     s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
          ", \"out\": " + json_time(shot.out) + ", \"fit\": " + json_string(to_string(shot.fit)) +
          ", \"audio\": " + (shot.audio ? "true" : "false");
+    // Written only when it is not the default, so blueprints without it read back unchanged.
+    if (!shot.focus.is_center()) {
+      s += ", \"focus\": [" + json_time(shot.focus.x) + ", " + json_time(shot.focus.y) + "]";
+    }
     if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
     // Exact decimals always exist here: the parser reads them from decimal digits.
     if (shot.speed != Rational{1}) s += ", \"speed\": " + json_seconds(shot.speed);

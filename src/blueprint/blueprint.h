@@ -21,10 +21,20 @@ namespace leancut::blueprint {
 // How a source picture is put into the output frame.
 enum class Fit {
   Fit,      // scale to fit inside, letterbox/pillarbox with the background (default)
-  Fill,     // scale to cover, crop the overflow (centred)
+  Fill,     // scale to cover, crop the overflow around the shot's focus (centred by default)
   Stretch,  // scale to the output size exactly, ignoring aspect ratio
 };
 const char* to_string(Fit fit);
+
+// The point a "fill" crop keeps in view, as fractions of the (upright) source picture: (0, 0) is
+// its top-left corner, (1, 1) its bottom-right, (1/2, 1/2) the centre. The crop is centred on it
+// as far as the picture allows (it never reaches past an edge).
+struct Focus {
+  Rational x{1, 2};
+  Rational y{1, 2};
+  bool is_center() const { return x == Rational{1, 2} && y == Rational{1, 2}; }
+  friend bool operator==(const Focus&, const Focus&) = default;
+};
 
 // A point in a source: seconds (exact, from the JSON number's text) or a timecode at the
 // source's own frame rate.
@@ -73,6 +83,7 @@ struct Shot {
   TimeRef in;
   TimeRef out;  // exclusive: the shot covers [in, out)
   Fit fit = Fit::Fit;
+  Focus focus;        // "fill" only: what the crop keeps in view
   bool audio = true;  // false: silence for this shot
   std::string name;   // optional label for messages and reports
   // Playback speed: the shot plays [in, out) of its source in (out − in) / speed seconds, its

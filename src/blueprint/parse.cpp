@@ -602,7 +602,9 @@ class Validator {
     }
     std::optional<TimeRef> in;
     std::optional<TimeRef> out;
-    object(n, path, {"source", "in", "out", "fit", "audio", "name", "speed", "freeze", "gain_db"},
+    std::optional<std::string> focus_path;  // set when the shot has a focus field
+    object(n, path,
+           {"source", "in", "out", "fit", "focus", "audio", "name", "speed", "freeze", "gain_db"},
            {"source", "in", "out"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "source") {
                source(v, p, s);
@@ -614,6 +616,9 @@ class Validator {
                if (auto f = choice(v, p, "unknown fit", {"fit", "fill", "stretch"})) {
                  s.fit = *f == "fill" ? Fit::Fill : (*f == "stretch" ? Fit::Stretch : Fit::Fit);
                }
+             } else if (key == "focus") {
+               focus_path = p;
+               if (auto f = focus(v, p)) s.focus = *f;
              } else if (key == "audio") {
                if (v.kind != Node::Kind::Bool) {
                  error(p, "expected true or false, got " + describe(v));
@@ -637,6 +642,10 @@ class Validator {
     if (s.freeze && s.speed != Rational{1}) {
       error(member_path(path, "speed"), "a freeze frame has no speed (it holds one picture)");
     }
+    if (focus_path && s.fit != Fit::Fill) {
+      error(*focus_path, std::string("applies only to fit \"fill\" (this shot's fit is \"") +
+                             to_string(s.fit) + "\")");
+    }
     if (in) s.in = *in;
     if (out) s.out = *out;
     bool ordered = true;
@@ -647,6 +656,53 @@ class Validator {
     }
     shot_checkable_.push_back(!s.source.empty() && in && out && ordered);
     return s;
+  }
+
+  // "center", or [x, y]: fractions 0..1 of the source picture, exact like every number here.
+  std::optional<Focus> focus(const Node& n, const std::string& path) {
+    static const std::string kExpected =
+        "expected \"center\" or [x, y] with x and y from 0 to 1 (fractions of the picture), got ";
+    if (n.kind == Node::Kind::String) {
+      if (n.text == "center") return Focus{};
+      error(path, kExpected + show_string(n.text));
+      return std::nullopt;
+    }
+    if (n.kind != Node::Kind::Array) {
+      error(path, kExpected + describe(n));
+      return std::nullopt;
+    }
+    if (n.items.size() != 2) {
+      error(path, kExpected + "an array of " + std::to_string(n.items.size()) + " items");
+      return std::nullopt;
+    }
+    Focus f;
+    bool ok = true;
+    for (size_t i = 0; i < 2; ++i) {
+      const Node& item = n.items[i];
+      const std::string item_path = index_path(path, i);
+      Rational v;
+      // A "num/den" string too, as for seconds: to_json writes 1/3 that way.
+      const bool ratio = item.kind == Node::Kind::String && parse_ratio(item.text).ok();
+      if (item.kind != Node::Kind::Number && !ratio) {
+        error(item_path, "expected a number from 0 to 1, got " + describe(item));
+        ok = false;
+      } else if (ratio) {
+        v = parse_ratio(item.text).value();
+        if (v < Rational{0} || v > Rational{1}) {
+          error(item_path, "must be from 0 to 1, got " + item.text);
+          ok = false;
+        } else {
+          (i == 0 ? f.x : f.y) = v;
+        }
+      } else if (!number_value(item, v) || v < Rational{0} || v > Rational{1}) {
+        error(item_path, "must be from 0 to 1, got " + item.text);
+        ok = false;
+      } else {
+        (i == 0 ? f.x : f.y) = v;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return f;
   }
 
   // False only when the order is known to be wrong without media: both seconds, or both

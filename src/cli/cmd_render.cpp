@@ -206,9 +206,12 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
                                               nlohmann::json* json_out,
                                               memory::StageRecorder* stages,
-                                              media::ProbeCache* probes) {
+                                              media::ProbeCache* probes,
+                                              const std::string* blueprint_text) {
   if (stages != nullptr) stages->begin("parse");
-  blueprint::ParseResult parsed = blueprint::load_blueprint(file);
+  blueprint::ParseResult parsed = blueprint_text != nullptr
+                                      ? blueprint::parse_blueprint(*blueprint_text, ".")
+                                      : blueprint::load_blueprint(file);
   if (stages != nullptr) stages->begin("probe");
   std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
   std::optional<engine::Timeline> timeline;
@@ -288,7 +291,8 @@ int run_render(const RenderArgs& args) {
   }
 
   std::optional<engine::Timeline> timeline =
-      load_timeline(args.blueprint, false, nullptr, stages.get(), &probes);
+      load_timeline(args.blueprint, false, nullptr, stages.get(), &probes,
+                    args.blueprint_text.empty() ? nullptr : &args.blueprint_text);
   if (!timeline) return kExitInvalid;
 
   // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.

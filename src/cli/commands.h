@@ -27,7 +27,10 @@ inline constexpr int kExitCancelled = 130;  // interrupted (SIGINT/SIGTERM)
 enum class ProgressMode { Auto, Bar, Json, None };
 
 struct RenderArgs {
-  std::filesystem::path blueprint;
+  std::filesystem::path blueprint;  // the file; with blueprint_text, only its name in messages
+  // When set, the blueprint itself (JSON; relative sources resolve against the current folder)
+  // instead of reading `blueprint`: commands that build one (reframe) render through here.
+  std::string blueprint_text;
   std::filesystem::path output;
   int64_t memory_bytes = 0;  // 0 = no budget given
   int threads = 0;
@@ -54,10 +57,12 @@ int run_plan(const PlanArgs& args);
 // Parses and resolves a blueprint (probing its media); prints every problem to stderr (and into
 // `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
 // With `stages`, marks the "parse" and "probe" stages; with `probes`, probes through that cache.
+// With `blueprint_text`, parses that instead of reading `file` (which then names it in messages).
 std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
                                               nlohmann::json* json_out,
                                               memory::StageRecorder* stages = nullptr,
-                                              media::ProbeCache* probes = nullptr);
+                                              media::ProbeCache* probes = nullptr,
+                                              const std::string* blueprint_text = nullptr);
 int run_validate(const std::filesystem::path& blueprint, bool json);
 int run_probe(const std::filesystem::path& file, bool json);
 
@@ -73,6 +78,32 @@ struct DemoArgs {
   ProgressMode progress = ProgressMode::Auto;
 };
 int run_demo(const DemoArgs& args);
+
+// `leancut frames IN -o DIR --every N`: every Nth picture of IN as images (docs/cli.md).
+// Bad arguments exit kExitUsage, an unreadable source kExitMedia, an unwritable DIR kExitOutput.
+struct FramesArgs {
+  std::filesystem::path input;
+  std::filesystem::path output_dir;
+  int64_t every = 0;  // required; < 1 is refused with a message
+  std::string format = "jpg";
+  int quality = 85;
+  std::string start;  // decimal seconds, empty = 0
+  std::string end;    // decimal seconds, empty = the source's end
+  bool json = false;  // one JSON line per image, then a summary
+};
+int run_frames(const FramesArgs& args);
+
+// `leancut reframe IN -o OUT --aspect 9:16 [--size WxH] [--focus center|x,y]`: the whole of IN
+// cropped to another aspect, rendered through a one-shot blueprint (fit "fill" with a focus) so
+// it has render's memory budget, temp-then-rename output, audio, progress and exit codes.
+struct ReframeArgs {
+  std::filesystem::path input;
+  std::string aspect;  // "W:H"
+  std::string size;    // "WxH"; empty: the largest WxH of that aspect inside the source
+  std::string focus = "center";
+  RenderArgs render;  // output, memory, threads, progress, report
+};
+int run_reframe(const ReframeArgs& args);
 
 // `leancut serve`: the job server (docs/api.md, docs/cli.md).
 struct ServeArgs {

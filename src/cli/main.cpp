@@ -121,6 +121,45 @@ int main(int argc, char** argv) {
   cmd_demo->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
   cmd_demo->add_flag("--json-progress", json_progress, "JSON lines progress");
 
+  FramesArgs frames;
+  CLI::App* cmd_frames = app.add_subcommand(
+      "frames", "Write every Nth frame of a video as JPEG or PNG images, streaming");
+  cmd_frames->add_option("input", frames.input, "Video file")->required();
+  cmd_frames
+      ->add_option("-o,--output", frames.output_dir, "Folder for the images (made if missing)")
+      ->required();
+  // No range check here: run_frames refuses --every < 1 with a message that says why.
+  cmd_frames->add_option("--every", frames.every, "Keep every Nth frame (1 = all)")->required();
+  cmd_frames->add_option("--format", frames.format, "jpg (default) or png");
+  cmd_frames->add_option("--quality", frames.quality, "JPEG quality 1..100 (default 85)");
+  cmd_frames->add_option("--start", frames.start, "From this time, seconds (default 0)");
+  cmd_frames->add_option("--end", frames.end, "Up to (not including) this time, seconds");
+  cmd_frames->add_flag("--json", frames.json,
+                       "One JSON line per image (index, file, source frame, time), then a summary");
+
+  ReframeArgs reframe;
+  std::string reframe_memory = "256M";
+  CLI::App* cmd_reframe = app.add_subcommand(
+      "reframe", "Crop a video to another aspect (e.g. 9:16 for short-form platforms)");
+  cmd_reframe->add_option("input", reframe.input, "Video file")->required();
+  cmd_reframe->add_option("-o,--output", reframe.render.output, "Output file (.mp4, .mov, ...)")
+      ->required();
+  cmd_reframe->add_option("--aspect", reframe.aspect, "Output aspect W:H, e.g. 9:16")->required();
+  cmd_reframe->add_option("--size", reframe.size,
+                          "Output size WxH (default: the largest of that aspect in the source)");
+  cmd_reframe->add_option("--focus", reframe.focus,
+                          "What the crop keeps in view: center (default) or x,y fractions 0..1");
+  cmd_reframe->add_option("--memory", reframe_memory,
+                          "Peak RSS budget for the whole process, binary units (default 256M)");
+  cmd_reframe->add_option("--threads", reframe.render.threads, "Codec threads (default: CPUs)")
+      ->check(CLI::Range(0, 64));
+  cmd_reframe->add_option("--report", reframe.render.report,
+                          "Write stage-by-stage memory figures as JSON (docs/report.md)");
+  cmd_reframe->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
+  cmd_reframe->add_flag("--json-progress", json_progress,
+                        "Print one JSON object per line (progress, then a summary)");
+  cmd_reframe->add_flag("-q,--quiet", quiet, "No progress bar");
+
   ServeArgs serve;
   std::string serve_memory;
   CLI::App* cmd_serve = app.add_subcommand(
@@ -206,6 +245,12 @@ int main(int argc, char** argv) {
       return run_serve(serve);
     }
     if (*cmd_validate) return run_validate(validate_path, validate_json);
+    if (*cmd_frames) return run_frames(frames);
+    if (*cmd_reframe) {
+      reframe.render.memory_bytes = parse_memory_or_exit(reframe_memory);
+      reframe.render.progress = progress_mode(bar, json_progress, quiet);
+      return run_reframe(reframe);
+    }
     if (*cmd_probe) return run_probe(probe_path, probe_json);
     if (*cmd_testmedia) return run_testmedia(media_dir, media_set);
     if (*cmd_demo) {

@@ -320,7 +320,10 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     job_.shot_ = static_cast<int64_t>(i);
     const ResolvedShot& shot = tl.shots[i];
     const Rational t0 = shot.slot_time(0, fps);
-    const media::Placement placement{shot.fit, tl.sources[shot.source].video->rotation};
+    const media::Placement placement{.fit = shot.fit,
+                                     .rotation = tl.sources[shot.source].video->rotation,
+                                     .focus_x = shot.focus_x,
+                                     .focus_y = shot.focus_y};
 
     if (prefetch.valid() && prefetch_shot == i) {
       Result<VideoCursor> r = prefetch.get();

@@ -143,6 +143,8 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
       continue;
     }
     rs.fit = to_fit_mode(shot.fit);
+    rs.focus_x = shot.focus.x;
+    rs.focus_y = shot.focus.y;
     rs.take_audio = shot.audio && !shot.freeze && probe.audio.has_value();
     rs.timeline_first_frame = tl.total_frames;
     tl.total_frames += rs.frame_count;

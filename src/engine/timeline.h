@@ -34,6 +34,8 @@ struct ResolvedShot {
   int64_t timeline_first_sample = 0;
   int64_t sample_count = 0;
   media::FitMode fit = media::FitMode::Fit;
+  Rational focus_x{1, 2};  // fill: the crop's centre, fractions of the upright picture
+  Rational focus_y{1, 2};
   bool take_audio = true;  // the shot wants audio and the source has it (never when frozen)
   // Speed s places the shot on a grid of spacing s/fps in the source: source_first_frame =
   // round(in × fps / s), frame_count = round(out × fps / s) − round(in × fps / s). At s = 1 that

@@ -27,7 +27,7 @@ int at_least_two(int v) {
 }  // namespace
 
 ScaledRect place_picture(Rational display_width, int display_height, int out_width, int out_height,
-                         FitMode fit) {
+                         FitMode fit, Rational focus_x, Rational focus_y) {
   ScaledRect r;
   if (fit == FitMode::Stretch) return {out_width, out_height, 0, 0};
   Rational sx = Rational{out_width} / display_width;
@@ -45,6 +45,20 @@ ScaledRect place_picture(Rational display_width, int display_height, int out_wid
   // Even offsets keep 4:2:0 chroma aligned; negative offsets mean the overflow is cropped.
   r.x = static_cast<int>(2 * floor_to_int(Rational{out_width - r.width, 4}));
   r.y = static_cast<int>(2 * floor_to_int(Rational{out_height - r.height, 4}));
+  if (fit == FitMode::Fill) {
+    // The crop's left (top) edge: the focus at the window's centre, moved back inside the
+    // picture when that would cross an edge; even like the centred offset. A centred focus
+    // gives the centred offset above for even sizes.
+    auto crop_offset = [](int scaled, int out, Rational focus) {
+      int64_t offset = 2 * round_half_up((focus * Rational{scaled} - Rational{out, 2}) / 2);
+      const int64_t most = scaled - out;
+      if (offset > most) offset = most - (most % 2);
+      if (offset < 0) offset = 0;
+      return static_cast<int>(-offset);
+    };
+    r.x = crop_offset(r.width, out_width, focus_x);
+    r.y = crop_offset(r.height, out_height, focus_y);
+  }
   return r;
 }
 
@@ -99,7 +113,8 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
       break;
   }
   ScaledRect rect =
-      place_picture(Rational{w} * aspect, h, target_.width, target_.height, shape.placement.fit);
+      place_picture(Rational{w} * aspect, h, target_.width, target_.height, shape.placement.fit,
+                    shape.placement.focus_x, shape.placement.focus_y);
   // Colour: a tagged source is converted to BT.709 (what we tag the output with); an untagged one
   // passes through unchanged, as players and ffmpeg's scale filter treat it. Full range becomes
   // limited (TV) range, which is what yuv420p H.264 delivery expects.

@@ -37,6 +37,10 @@ struct VideoTarget {
 struct Placement {
   FitMode fit = FitMode::Fit;
   int rotation = 0;  // clockwise degrees to turn the stored picture upright
+  // Fill only: the point of the upright picture the crop is centred on, as fractions of its
+  // width and height (1/2, 1/2 = the centre); the crop stays inside the picture.
+  Rational focus_x{1, 2};
+  Rational focus_y{1, 2};
   friend bool operator==(const Placement&, const Placement&) = default;
 };
 
@@ -47,9 +51,11 @@ struct ScaledRect {
   int x = 0;
   int y = 0;
 };
-// Pure geometry, exposed for tests: display_w/h after rotation and pixel aspect.
+// Pure geometry, exposed for tests: display_w/h after rotation and pixel aspect. For Fill the
+// overflow is cropped around (focus_x, focus_y), clamped so the crop stays inside the picture.
 ScaledRect place_picture(Rational display_width, int display_height, int out_width, int out_height,
-                         FitMode fit);
+                         FitMode fit, Rational focus_x = Rational{1, 2},
+                         Rational focus_y = Rational{1, 2});
 
 class VideoNormalizer {
  public:

@@ -79,6 +79,9 @@ std::string dump(const Blueprint& bp) {
     s << "shots[" << i << "]: source=" << shot.source_text << " -> " << shot.source.generic_string()
       << " in=" << time_text(shot.in) << " out=" << time_text(shot.out)
       << " fit=" << to_string(shot.fit) << " audio=" << (shot.audio ? "true" : "false");
+    if (!shot.focus.is_center()) {
+      s << " focus=" << shot.focus.x.to_string() << "," << shot.focus.y.to_string();
+    }
     if (!shot.name.empty()) s << " name=" << shot.name;
     s << "\n";
   }

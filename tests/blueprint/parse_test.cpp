@@ -360,13 +360,13 @@ TEST(Parse, ShotsArray) {
 }
 
 TEST(Parse, UnknownShotField) {
-  EXPECT_THAT(
-      errors(R"({"version": 1, "shots": [)" + std::string(kShot) + "," + kShot + "," + kShot +
-             R"(, {"source": "a.mp4", "in": 0, "out": 1, "fps": 30}]})"),
-      ElementsAre("shots[3].fps: unknown field (known: source, in, out, fit, audio, name)"));
+  EXPECT_THAT(errors(R"({"version": 1, "shots": [)" + std::string(kShot) + "," + kShot + "," +
+                     kShot + R"(, {"source": "a.mp4", "in": 0, "out": 1, "fps": 30}]})"),
+              ElementsAre("shots[3].fps: unknown field (known: source, in, out, fit, focus, audio, "
+                          "name, speed, freeze, gain_db)"));
   EXPECT_THAT(errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
               ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
-                          "in, out, fit, audio, name)",
+                          "in, out, fit, focus, audio, name, speed, freeze, gain_db)",
                           "shots[0].source: required field is missing"));
 }
 
@@ -564,6 +564,42 @@ TEST(Load, ReadsTheFileAndResolvesAgainstItsFolder) {
   EXPECT_THAT(load_blueprint(dir).diagnostics,
               ElementsAre(Diagnostic{"", "cannot read " + dir.string() + ": it is a folder"}));
   std::filesystem::remove_all(dir);
+}
+
+TEST(Parse, FillFocusIsCenterOrFractionsOfThePicture) {
+  Blueprint bp = parsed(R"({"version": 1, "shots": [
+      {"source": "a.mp4", "in": 0, "out": 1, "fit": "fill", "focus": [0.25, 1]},
+      {"source": "a.mp4", "in": 0, "out": 1, "fit": "fill", "focus": "center"},
+      {"source": "a.mp4", "in": 0, "out": 1, "fit": "fill", "focus": ["1/3", 0]},
+      {"source": "a.mp4", "in": 0, "out": 1, "fit": "fill"}]})");
+  ASSERT_EQ(bp.shots.size(), 4u);
+  EXPECT_EQ(bp.shots[0].focus, (Focus{Rational{1, 4}, Rational{1}}));
+  EXPECT_TRUE(bp.shots[1].focus.is_center());
+  EXPECT_EQ(bp.shots[2].focus, (Focus{Rational{1, 3}, Rational{0}}));
+  EXPECT_TRUE(bp.shots[3].focus.is_center());
+}
+
+TEST(Parse, BadFocusNamesTheFieldAndTheValue) {
+  EXPECT_THAT(errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "fit": "fill",
+                                 "focus": [0.5, 1.01])")),
+              ElementsAre("shots[0].focus[1]: must be from 0 to 1, got 1.01"));
+  EXPECT_THAT(errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "fit": "fill",
+                                 "focus": [0.5, 0.5, 0.5])")),
+              ElementsAre("shots[0].focus: expected \"center\" or [x, y] with x and y from 0 to 1 "
+                          "(fractions of the picture), got an array of 3 items"));
+  EXPECT_THAT(errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "fit": "fill",
+                                 "focus": "centre")")),
+              ElementsAre("shots[0].focus: expected \"center\" or [x, y] with x and y from 0 to 1 "
+                          "(fractions of the picture), got \"centre\""));
+  EXPECT_THAT(errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "fit": "fill",
+                                 "focus": [null, "4/3"])")),
+              ElementsAre("shots[0].focus[0]: expected a number from 0 to 1, got null",
+                          "shots[0].focus[1]: must be from 0 to 1, got 4/3"));
+  // Only a crop has something to keep in view.
+  EXPECT_THAT(errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "focus": [0, 0],
+                                 "fit": "stretch")")),
+              ElementsAre("shots[0].focus: applies only to fit \"fill\" (this shot's fit is "
+                          "\"stretch\")"));
 }
 
 }  // namespace

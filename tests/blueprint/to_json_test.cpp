@@ -107,6 +107,16 @@ TEST(ToJson, ASourceGivenOnlyAsAPathIsWrittenAsThatPath) {
 
 // Random rationals with denominators of every shape: powers of 2 and 5 (terminating decimals,
 // up to 2^62), NTSC-style, primes, and arbitrary ones.
+TEST(ToJson, FocusIsWrittenWhenNotCentredAndReadsBack) {
+  Blueprint bp = one_shot(Rational{0}, Rational{1});
+  bp.shots[0].fit = Fit::Fill;
+  EXPECT_EQ(to_json(bp).find("focus"), std::string::npos) << "the default stays implicit";
+  bp.shots[0].focus = Focus{Rational{1, 4}, Rational{1, 3}};
+  std::string json = to_json(bp);
+  EXPECT_NE(json.find(R"("focus": [0.25, "1/3"])"), std::string::npos) << json;
+  EXPECT_EQ(round_trip(bp), bp);
+}
+
 Rational random_seconds(std::mt19937_64& rng) {
   static const int64_t dens[] = {1,
                                  2,

@@ -163,7 +163,7 @@ TEST_F(CliInvalid, RenderReportsEveryProblemInOneRunAndWritesNothing) {
     {"source": ")" + media("a_720p30.mp4") + R"(", "in": 9, "out": 10.5},
     {"source": "corrupt.mp4", "in": 0, "out": 1},
     {"source": ")" + media("a_720p30.mp4") + R"(", "in": 3, "out": 2},
-    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 9},
     {"source": ")" + media("a_720p30.mp4") + R"(", "in": true, "out": 1})",
                                                   R"(, "codec": "vp9")"));
   const fs::path out = dir_ / "out.mp4";
@@ -175,7 +175,7 @@ TEST_F(CliInvalid, RenderReportsEveryProblemInOneRunAndWritesNothing) {
                    {"shots[2].out", "10.5s is past the end of "},
                    {"shots[3].source", "corrupt.mp4"},
                    {"shots[4].out", "must be after in"},
-                   {"shots[5].speed", "unknown field"},
+                   {"shots[5].speed", "must be between 0.25 and 4, got 9"},
                    {"shots[6].in", "got true"}});
   EXPECT_FALSE(fs::exists(out));
   EXPECT_THAT(leftovers({"bad.json", "corrupt.mp4"}), ::testing::IsEmpty());
@@ -185,7 +185,7 @@ TEST_F(CliInvalid, RenderReportsEveryProblemInOneRunAndWritesNothing) {
 TEST_F(CliInvalid, RenderReportsEveryParseProblem) {
   const fs::path bp = write("bad.json", blueprint(R"(
     {"source": ")" + media("a_720p30.mp4") + R"(", "in": 3, "out": 2},
-    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 2},
+    {"source": ")" + media("a_720p30.mp4") + R"(", "in": 0, "out": 1, "speed": 9},
     {"source": ")" + media("a_720p30.mp4") + R"(", "in": true, "out": 1})",
                                                   R"(, "codec": "vp9")"));
   const fs::path out = dir_ / "out.mp4";
@@ -194,7 +194,7 @@ TEST_F(CliInvalid, RenderReportsEveryParseProblem) {
   expect_problems(r.err, bp,
                   {{"output.video.codec", "vp9"},
                    {"shots[0].out", "2s must be after in (3s)"},
-                   {"shots[1].speed", "unknown field"},
+                   {"shots[1].speed", "must be between 0.25 and 4, got 9"},
                    {"shots[2].in", "got true"}});
   EXPECT_THAT(r.err, HasSubstr("4 problems"));
   EXPECT_FALSE(fs::exists(out));
