@@ -4,6 +4,7 @@
 #include <deque>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -165,6 +166,7 @@ ConformReport conform(Timeline& timeline, const ConformOptions& options) {
     return *indexes[i];
   };
 
+  std::set<std::pair<std::string, std::string>> reported;
   for (Clip* clip : timeline.clips()) {
     std::vector<std::string> looked;  // for the message
     std::string written = clip->written_path;
@@ -218,6 +220,11 @@ ConformReport conform(Timeline& timeline, const ConformOptions& options) {
       for (size_t r = 0; r < options.media_roots.size(); ++r) {
         msg += (r ? ", " : "") + options.media_roots[r].string();
       }
+    }
+    // An EDL event on several tracks (B, AA/V) is one clip per track but one line to fix.
+    if (!reported.insert({clip->origin, msg}).second) {
+      clip->media_missing = options.missing == MissingPolicy::Slate;
+      continue;
     }
     if (options.missing == MissingPolicy::Error) {
       report.problems.push_back({clip->origin, msg});

@@ -94,7 +94,7 @@ class EdlReader {
     check_structure(timeline, problems_);
     r.problems = std::move(problems_);
     r.notes = std::move(notes_);
-    if (r.problems.empty()) r.timeline = std::move(timeline);
+    (r.problems.empty() ? r.timeline : r.partial) = std::move(timeline);
     return r;
   }
 

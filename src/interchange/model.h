@@ -125,6 +125,9 @@ struct Problem {
 // order). Notes say what was accepted with a fallback (an EDL wipe read as a dissolve).
 struct ReadResult {
   std::optional<Timeline> timeline;
+  // With problems: what could be read (the objects without problems), so conform can still
+  // list missing media beside them: "every problem at once".
+  std::optional<Timeline> partial;
   std::vector<Problem> problems;
   std::vector<Problem> notes;
   bool ok() const { return timeline.has_value() && problems.empty(); }

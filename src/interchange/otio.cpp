@@ -153,7 +153,7 @@ class Reader {
     }
     check_structure(timeline, problems_);
     result.problems = std::move(problems_);
-    if (result.problems.empty()) result.timeline = std::move(timeline);
+    (result.problems.empty() ? result.timeline : result.partial) = std::move(timeline);
     return result;
   }
 
