@@ -48,6 +48,7 @@ struct EventLine {
   int64_t transition_frames = 0;
   int64_t src_in = 0, src_out = 0, rec_in = 0, rec_out = 0;  // frames at fps
   std::string clip_name;
+  std::string source_file;            // "* SOURCE FILE:" (Resolve and others write it)
   std::optional<Rational> speed_fps;  // from an M2 line for this reel
   int m2_line = 0;
   bool black() const { return reel == "BL" || reel == "BLACK"; }
@@ -144,7 +145,7 @@ class EdlReader {
 
   void read_comment(const std::string& line, int number) {
     std::string body = trim(line.substr(1));
-    for (std::string_view key : {"FROM CLIP NAME:", "TO CLIP NAME:"}) {
+    for (std::string_view key : {"FROM CLIP NAME:", "TO CLIP NAME:", "SOURCE FILE:"}) {
       if (!starts_with(body, key)) continue;
       std::string name = trim(body.substr(key.size()));
       if (events_.empty()) {
@@ -153,7 +154,9 @@ class EdlReader {
       }
       auto& lines = events_.back().lines;
       // FROM names the first (outgoing) side of an event, TO the incoming side of a transition.
-      if (key == "FROM CLIP NAME:") {
+      if (key == "SOURCE FILE:") {
+        lines.back().source_file = name;
+      } else if (key == "FROM CLIP NAME:") {
         lines.front().clip_name = name;
       } else {
         lines.back().clip_name = name;
@@ -319,6 +322,7 @@ class EdlReader {
     clip.reel = l.reel;
     clip.media_text = l.reel;
     clip.clip_name = l.clip_name;
+    clip.written_path = l.source_file;
     clip.name = l.clip_name.empty() ? l.reel : l.clip_name;
     clip.rate = fps_;
     clip.origin = origin;

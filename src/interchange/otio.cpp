@@ -378,7 +378,12 @@ class Reader {
       if (!enabled(n)) {
         track.items.emplace_back(std::in_place_type<Gap>, clip->duration(), where);
       } else {
-        if (!first_clip_rate_) first_clip_rate_ = clip->rate;
+        // The timeline's rate (without global_start_time) follows the first video clip: an
+        // audio clip's rate is its sample rate.
+        if (!first_clip_rate_ || (!first_is_video_ && track.kind == Track::Kind::Video)) {
+          first_clip_rate_ = clip->rate;
+          first_is_video_ = track.kind == Track::Kind::Video;
+        }
         track.items.push_back(std::move(*clip));
       }
     } else if (schema == "Gap.1") {
@@ -533,6 +538,7 @@ class Reader {
   std::string base_dir_;
   std::vector<Problem> problems_;
   std::optional<Rational> first_clip_rate_;
+  bool first_is_video_ = false;
   Rational available_rate_{24};
 };
 

@@ -142,6 +142,22 @@ TEST(Conform, EdlReelsByClipNameReelNameAndReelMap) {
                                           d.string(), e.string(), "", music.string()));
 }
 
+TEST(Conform, EdlSourceFileCommentsAreRemappedLikeOtioPaths) {
+  TempDir dir;
+  auto x = dir.touch("show/x.mov");
+  const std::string edl =
+      "001  X001  V  C  00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00\n"
+      "* FROM CLIP NAME: x.mov\n"
+      "* SOURCE FILE: /Volumes/Show/x.mov\n";
+  ReadResult r = read_edl(edl, EdlOptions{Rational{24}}, dir.path());
+  ASSERT_TRUE(r.ok());
+  ConformOptions opt;
+  opt.remaps.push_back({"/Volumes/Show", (dir.path() / "show").string()});
+  ConformReport report = conform(*r.timeline, opt);
+  EXPECT_TRUE(report.ok()) << ::testing::PrintToString(messages(report.problems));
+  EXPECT_EQ(r.timeline->clips()[0]->media_path, x.string());
+}
+
 TEST(Conform, ParsingOptions) {
   EXPECT_EQ(parse_remap("/a=/b").value().from, "/a");
   EXPECT_EQ(parse_remap("/a=/b=c").value().to, "/b=c");
