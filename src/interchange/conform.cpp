@@ -145,7 +145,9 @@ Result<std::map<std::string, std::string>> load_reel_map(const fs::path& file) {
   if (!in) return make_error(ErrorCode::NotFound, "cannot read the reel map " + file.string());
   std::stringstream ss;
   ss << in.rdbuf();
-  auto map = parse_reel_map(ss.str(), fs::absolute(file).parent_path());
+  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
+  fs::path absolute = fs::absolute(file, ec);
+  auto map = parse_reel_map(ss.str(), (ec ? file : absolute).parent_path());
   if (!map) return map.error().with_context(file.string());
   return map;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -488,7 +489,9 @@ ReadResult read_edl_file(const std::filesystem::path& file, const EdlOptions& op
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return read_edl(ss.str(), options, std::filesystem::absolute(file).parent_path());
+  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
+  std::filesystem::path absolute = std::filesystem::absolute(file, ec);
+  return read_edl(ss.str(), options, (ec ? file : absolute).parent_path());
 }
 
 }  // namespace leancut::interchange

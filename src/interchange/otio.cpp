@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -150,6 +151,9 @@ class Reader {
       }
     } else {
       read_timeline(root, timeline);
+    }
+    if (problems_.empty() && timeline.clips().empty()) {
+      fail("tracks", "the timeline has no clips: nothing to play");
     }
     check_structure(timeline, problems_);
     result.problems = std::move(problems_);
@@ -633,7 +637,9 @@ ReadResult read_otio_file(const std::filesystem::path& file) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  std::filesystem::path dir = std::filesystem::absolute(file).parent_path();
+  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
+  std::filesystem::path absolute = std::filesystem::absolute(file, ec);
+  std::filesystem::path dir = (ec ? file : absolute).parent_path();
   return read_otio(ss.str(), dir);
 }
 

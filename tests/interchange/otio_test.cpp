@@ -188,6 +188,25 @@ TEST(Otio, ClipWithoutSourceRangeUsesItsAvailableRange) {
             (TimeRange{Rational{1, 2}, Rational{2}}));
 }
 
+TEST(Otio, TrackTrimsAreRefusedButAnUntrimmingSourceRangeIsFine) {
+  auto with_track_range = [](const std::string& r) {
+    return R"({"OTIO_SCHEMA": "Timeline.1", "tracks": {"OTIO_SCHEMA": "Stack.1", "children": [
+      {"OTIO_SCHEMA": "Track.1", "kind": "Video", "source_range": )" +
+           r + R"(, "children": [)" + clip(0, 48) + "]}]}}";
+  };
+  EXPECT_TRUE(read_otio(with_track_range(range(0, 48)), "/").ok());
+  ReadResult trimmed = read_otio(with_track_range(range(12, 24)), "/");
+  EXPECT_THAT(messages(trimmed.problems),
+              ElementsAre(HasSubstr("tracks.children[0].source_range: a source_range that trims "
+                                    "a track or stack is not supported")));
+}
+
+TEST(Otio, AnEmptyTimelineIsAProblem) {
+  ReadResult r = read_otio(one_track(""), "/");
+  EXPECT_THAT(messages(r.problems),
+              ElementsAre("tracks: the timeline has no clips: nothing to play"));
+}
+
 TEST(Otio, PathFromUrl) {
   EXPECT_EQ(path_from_url("file:///a/b%20c.mov").value(), "/a/b c.mov");
   EXPECT_EQ(path_from_url("file://localhost/a.mov").value(), "/a.mov");
