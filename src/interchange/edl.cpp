@@ -93,7 +93,7 @@ class EdlReader {
 
   ReadResult finish(Timeline timeline) {
     ReadResult r;
-    check_structure(timeline, problems_);
+    if (check_exact_sums(timeline, problems_)) check_structure(timeline, problems_);
     r.problems = std::move(problems_);
     r.notes = std::move(notes_);
     (r.problems.empty() ? r.timeline : r.partial) = std::move(timeline);

@@ -188,7 +188,108 @@ void check_track(const Track& track, std::vector<Problem>& problems) {
   }
 }
 
+// A rational in 128 bits, for checking that 64-bit sums cannot overflow.
+__extension__ typedef __int128 I128;
+constexpr I128 kLimit = static_cast<I128>(1) << 60;
+
+struct Wide {
+  I128 num = 0;
+  I128 den = 1;
+};
+
+I128 gcd128(I128 a, I128 b) {
+  if (a < 0) a = -a;
+  while (b != 0) {
+    I128 t = a % b;
+    a = b;
+    b = t;
+  }
+  return a == 0 ? 1 : a;
+}
+
+bool fits(const Wide& w) {
+  return w.num < kLimit && w.num > -kLimit && w.den < kLimit;
+}
+
+// a + b x m, reduced; false when an operand or the result does not fit.
+bool add_scaled(Wide& acc, Rational b, Rational m = Rational{1}) {
+  const Wide x{static_cast<I128>(b.num()) * m.num(), static_cast<I128>(b.den()) * m.den()};
+  if (!fits(x) || !fits(acc)) return false;
+  const I128 g = gcd128(acc.den, x.den);
+  const I128 den = acc.den / g * x.den;
+  if (den >= kLimit) return false;
+  const I128 num = acc.num * (x.den / g) + x.num * (acc.den / g);
+  const I128 r = gcd128(num, den);
+  acc = {num / r, den / r};
+  return fits(acc);
+}
+
+bool exact_track(const Track& track, Rational rate, Origin& where) {
+  Wide total;
+  for (size_t i = 0; i < track.items.size(); ++i) {
+    const Item& item = track.items[i];
+    where = item_origin(item);
+    if (const auto* t = std::get_if<Transition>(&item)) {
+      Wide w;
+      if (!add_scaled(w, t->in_offset) || !add_scaled(w, t->out_offset)) return false;
+      continue;
+    }
+    if (!add_scaled(total, item_duration(item))) return false;
+    // The track's length in frames (summaries multiply it by the rate).
+    const I128 fnum = total.num * rate.num();
+    const I128 fden = total.den * rate.den();
+    const I128 g = gcd128(fnum, fden);
+    if (!fits(Wide{fnum / g, fden / g})) return false;
+    const auto* clip = std::get_if<Clip>(&item);
+    if (!clip) continue;
+    const Rational speed =
+        clip->effect.kind == TimeEffect::Kind::LinearSpeed ? clip->effect.speed : Rational{1};
+    Wide end{clip->source_range.start.num(), clip->source_range.start.den()};
+    if (!add_scaled(end, clip->duration(), speed)) return false;
+    // Handles: the neighbouring transitions' offsets, scaled by the speed.
+    for (const Item* n : {i > 0 ? &track.items[i - 1] : nullptr,
+                          i + 1 < track.items.size() ? &track.items[i + 1] : nullptr}) {
+      const auto* t = n ? std::get_if<Transition>(n) : nullptr;
+      if (!t) continue;
+      Wide lo{clip->source_range.start.num(), clip->source_range.start.den()};
+      Wide hi = end;
+      if (!add_scaled(lo, -t->in_offset, speed) || !add_scaled(hi, t->out_offset, speed)) {
+        return false;
+      }
+    }
+    if (clip->available_range) {
+      Wide a{clip->available_range->start.num(), clip->available_range->start.den()};
+      if (!add_scaled(a, clip->available_range->duration())) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<Rational> checked_duration(const Track& track) {
+  Wide total;
+  for (const Item& item : track.items) {
+    if (!add_scaled(total, item_duration(item))) return std::nullopt;
+  }
+  return Rational{static_cast<int64_t>(total.num), static_cast<int64_t>(total.den)};
+}
+
+bool check_exact_sums(const Timeline& timeline, std::vector<Problem>& problems) {
+  bool ok = true;
+  for (const auto* tracks : {&timeline.video, &timeline.audio}) {
+    for (const Track& track : *tracks) {
+      Origin where = track.origin;
+      if (!exact_track(track, timeline.rate, where)) {
+        problems.push_back({where,
+                            "its times cannot be summed exactly with the rest of its track "
+                            "(too many different or unusual rates, or values too large)"});
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
 
 void check_structure(const Timeline& timeline, std::vector<Problem>& problems) {
   for (const auto* tracks : {&timeline.video, &timeline.audio}) {

@@ -138,6 +138,16 @@ struct ReadResult {
 // integers; other decimals are taken literally. nullopt for a rate that is not positive.
 std::optional<Rational> standard_rate(Rational written);
 
+// Whether the times of every track can be summed and compared exactly in 64 bits, with a margin
+// (each sum, media range and handle below 2^60 in numerator and denominator). Files mixing many
+// unusual rates (999.983 and 999.979 fps ...) could overflow Rational, which stops the program;
+// readers call this first and report such a track as a problem instead. Appends to `problems`;
+// false when it did.
+bool check_exact_sums(const Timeline& timeline, std::vector<Problem>& problems);
+
+// Track::duration(), or nullopt when the sum would not fit (see check_exact_sums).
+std::optional<Rational> checked_duration(const Track& track);
+
 // Checks that the items of every track make sense together: transitions sit between two items
 // (not at a track's ends, not next to another transition), their offsets are not negative and
 // fit inside the neighbouring items' durations, and where a clip's available range is known it

@@ -155,7 +155,7 @@ class Reader {
     if (problems_.empty() && timeline.clips().empty()) {
       fail("tracks", "the timeline has no clips: nothing to play");
     }
-    check_structure(timeline, problems_);
+    if (check_exact_sums(timeline, problems_)) check_structure(timeline, problems_);
     result.problems = std::move(problems_);
     (result.problems.empty() ? result.timeline : result.partial) = std::move(timeline);
     return result;
@@ -322,15 +322,26 @@ class Reader {
     std::optional<Range> stack_range =
         read_range(tracks->get("source_range"), "tracks.source_range",
                    /*optional=*/true);
-    if (stack_range) check_untrimmed(*stack_range, timeline.duration(), "tracks.source_range");
+    if (stack_range) {
+      std::optional<Rational> longest = Rational{0};
+      for (const auto* kind : {&timeline.video, &timeline.audio}) {
+        for (const Track& track : *kind) {
+          std::optional<Rational> d = checked_duration(track);
+          longest = d && longest ? std::max(*longest, *d) : std::optional<Rational>();
+        }
+      }
+      check_untrimmed(*stack_range, longest, "tracks.source_range");
+    }
   }
 
   // A source_range on a track or the stack is accepted only when it trims nothing.
-  void check_untrimmed(const Range& r, Rational content, const std::string& where) {
-    if (r.range.start != Rational{0} || r.range.duration() != content) {
+  // (`content` is nullopt when the track's times cannot be summed: check_exact_sums says so.)
+  void check_untrimmed(const Range& r, std::optional<Rational> content, const std::string& where) {
+    if (!content) return;
+    if (r.range.start != Rational{0} || r.range.duration() != *content) {
       fail(where, "a source_range that trims a track or stack is not supported (it is [" +
                       r.range.start.to_seconds_string() + ", " + r.range.end.to_seconds_string() +
-                      "), the content lasts " + content.to_seconds_string() + ")");
+                      "), the content lasts " + content->to_seconds_string() + ")");
     }
   }
 
@@ -362,7 +373,7 @@ class Reader {
       }
     }
     std::optional<Range> r = read_range(n.get("source_range"), join(where, "source_range"), true);
-    if (r) check_untrimmed(*r, track.duration(), join(where, "source_range"));
+    if (r) check_untrimmed(*r, checked_duration(track), join(where, "source_range"));
     (track.kind == Track::Kind::Video ? timeline.video : timeline.audio)
         .push_back(std::move(track));
   }

@@ -207,6 +207,20 @@ TEST(Otio, AnEmptyTimelineIsAProblem) {
               ElementsAre("tracks: the timeline has no clips: nothing to play"));
 }
 
+TEST(Otio, RatesThatCannotBeSummedExactlyAreAProblemNotACrash) {
+  // Four clips at rates whose numerators share no factor: the sum's denominator passes 2^60.
+  std::string clips;
+  for (const char* rate : {"999.983", "999.979", "999.961", "999.959", "999.953"}) {
+    if (!clips.empty()) clips += ",";
+    clips += R"({"OTIO_SCHEMA": "Clip.1", "source_range": )" + range(1, 999999999, rate) +
+             R"(, "media_reference": null})";
+  }
+  ReadResult r = read_otio(one_track(clips), "/");
+  EXPECT_THAT(messages(r.problems),
+              ElementsAre(HasSubstr(": its times cannot be summed exactly with the rest of its "
+                                    "track")));
+}
+
 TEST(Otio, PathFromUrl) {
   EXPECT_EQ(path_from_url("file:///a/b%20c.mov").value(), "/a/b c.mov");
   EXPECT_EQ(path_from_url("file://localhost/a.mov").value(), "/a.mov");
