@@ -64,6 +64,22 @@ std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file,
                                               media::ProbeCache* probes = nullptr,
                                               const std::string* blueprint_text = nullptr);
 int run_validate(const std::filesystem::path& blueprint, bool json);
+
+// `leancut validate CUT.otio|CUT.edl [--remap OLD=NEW]... [--media-root DIR]... [--missing
+// error|slate] [--fps RATE] [--reel-map FILE] [--json]`: reads the file, conforms its media and
+// lists every problem at once (docs/interchange.md). Exit 0 valid, kExitInvalid with problems,
+// kExitUsage for a bad option value.
+struct InterchangeArgs {
+  std::filesystem::path file;
+  std::vector<std::string> remaps;
+  std::vector<std::filesystem::path> media_roots;
+  std::string missing = "error";
+  std::string fps;  // empty: the EDL default (24) or the OTIO timeline's own rate
+  std::filesystem::path reel_map;
+  bool json = false;
+};
+bool is_interchange_file(const std::filesystem::path& file);
+int run_validate_interchange(const InterchangeArgs& args);
 int run_probe(const std::filesystem::path& file, bool json);
 
 // `leancut testmedia DIR [--set standard|bench]`: generates the deterministic test clips into

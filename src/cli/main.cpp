@@ -81,8 +81,23 @@ int main(int argc, char** argv) {
   bool validate_json = false;
   CLI::App* cmd_validate =
       app.add_subcommand("validate", "Check a blueprint and its media; list every problem");
-  cmd_validate->add_option("blueprint", validate_path, "Blueprint JSON file")->required();
+  cmd_validate
+      ->add_option("blueprint", validate_path,
+                   "Blueprint JSON file, or an OpenTimelineIO (.otio) or CMX3600 (.edl) cut")
+      ->required();
   cmd_validate->add_flag("--json", validate_json, "Print the result as JSON");
+  InterchangeArgs interchange;
+  cmd_validate->add_option("--remap", interchange.remaps,
+                           "OLD_PREFIX=NEW_PREFIX: rewrite media paths (.otio/.edl; repeatable)");
+  cmd_validate->add_option("--media-root", interchange.media_roots,
+                           "Find missing media by file name under DIR (.otio/.edl; repeatable)");
+  cmd_validate->add_option("--missing", interchange.missing,
+                           "error (default): list every missing file; slate: a slate stands in");
+  cmd_validate->add_option("--fps", interchange.fps,
+                           "The EDL's rate (default 24; 29.97 = 30000/1001), or the rate to count "
+                           "an .otio's frames at");
+  cmd_validate->add_option("--reel-map", interchange.reel_map,
+                           "EDL reel -> file map: one \"REEL = PATH\" a line");
 
   PlanArgs plan;
   std::string plan_memory = "256M";
@@ -244,7 +259,20 @@ int main(int argc, char** argv) {
       serve.max_output_bytes = parse_memory_or_exit(serve_max_output, "--max-output-bytes");
       return run_serve(serve);
     }
-    if (*cmd_validate) return run_validate(validate_path, validate_json);
+    if (*cmd_validate) {
+      if (is_interchange_file(validate_path)) {
+        interchange.file = validate_path;
+        interchange.json = validate_json;
+        return run_validate_interchange(interchange);
+      }
+      for (const char* option : {"--remap", "--media-root", "--missing", "--fps", "--reel-map"}) {
+        if (cmd_validate->count(option) > 0) {
+          std::fprintf(stderr, "leancut: %s applies to .otio and .edl files only\n", option);
+          return kExitUsage;
+        }
+      }
+      return run_validate(validate_path, validate_json);
+    }
     if (*cmd_frames) return run_frames(frames);
     if (*cmd_reframe) {
       reframe.render.memory_bytes = parse_memory_or_exit(reframe_memory);
