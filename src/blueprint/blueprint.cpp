@@ -140,6 +140,13 @@ std::string to_json(const Blueprint& bp) {
     // One shot per line, so a generated 5,000-shot blueprint diffs line by line.
     const std::string& source = shot.source_text.empty() ? shot.source.string() : shot.source_text;
     s += i == 0 ? "\n" : ",\n";
+    if (shot.is_colour()) {
+      s += "    {\"color\": " + json_string(shot.color_text) +
+           ", \"duration\": " + json_seconds(shot.duration);
+      if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
+      s += "}";
+      continue;
+    }
     s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
          ", \"out\": " + json_time(shot.out) + ", \"fit\": " + json_string(to_string(shot.fit)) +
          ", \"audio\": " + (shot.audio ? "true" : "false");

@@ -77,6 +77,16 @@ struct Output {
   friend bool operator==(const Output&, const Output&) = default;
 };
 
+// A background colour as 8-bit sRGB.
+struct Rgb {
+  uint8_t r = 0;
+  uint8_t g = 0;
+  uint8_t b = 0;
+  friend bool operator==(const Rgb&, const Rgb&) = default;
+};
+
+// A shot is a piece of a source ([in, out) of `source`), or, when `color` is set, a generated
+// picture: that colour for `duration` seconds, with silence (slates, gaps, black).
 struct Shot {
   std::string source_text;       // as written in the blueprint (for messages)
   std::filesystem::path source;  // resolved: relative paths against the blueprint's folder
@@ -93,16 +103,14 @@ struct Shot {
   bool freeze = false;
   // Audio gain in dB (−60 .. +24, exact decimal); 0 leaves the source's level.
   Rational gain_db{0};
+  // A colour shot: no source, in or out; `duration` seconds of this colour.
+  std::optional<Rgb> color;
+  std::string color_text;  // as written ("black", "#102030")
+  Rational duration{0};
+  bool is_colour() const { return color.has_value(); }
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 
-// A background colour as 8-bit sRGB.
-struct Rgb {
-  uint8_t r = 0;
-  uint8_t g = 0;
-  uint8_t b = 0;
-  friend bool operator==(const Rgb&, const Rgb&) = default;
-};
 // "black", "white", "gray"/"grey", "red", "green", "blue" (CSS values: green is #008000, gray
 // #808080), or "#RRGGBB" in either case; nullopt for anything else. Output::background is always
 // one of these once parsed.

@@ -600,6 +600,11 @@ class Validator {
       shot_checkable_.push_back(false);
       return s;
     }
+    if (std::find(n.keys.begin(), n.keys.end(), "color") != n.keys.end()) {
+      colour_shot(n, path, s);
+      shot_checkable_.push_back(false);  // nothing to probe
+      return s;
+    }
     std::optional<TimeRef> in;
     std::optional<TimeRef> out;
     std::optional<std::string> focus_path;  // set when the shot has a focus field
@@ -703,6 +708,34 @@ class Validator {
     }
     if (!ok) return std::nullopt;
     return f;
+  }
+
+  // A generated shot: a colour for `duration` seconds, with silence (a slate, a gap, black).
+  void colour_shot(const Node& n, const std::string& path, Shot& s) {
+    object(n, path, {"color", "duration", "name"}, {"color", "duration"},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "color") {
+               std::string text;
+               background(v, p, text);
+               if (!text.empty()) {
+                 s.color = parse_colour(text);
+                 s.color_text = text;
+               }
+             } else if (key == "duration") {
+               std::optional<TimeRef> d = time(v, p);
+               if (d && !std::holds_alternative<Rational>(*d)) {
+                 error(p, "a colour shot's duration is in seconds (it has no source rate for a "
+                          "timecode)");
+               } else if (d && std::get<Rational>(*d) <= Rational{0}) {
+                 error(p, "must be positive");
+               } else if (d) {
+                 s.duration = std::get<Rational>(*d);
+               }
+             } else if (key == "name") {
+               if (auto name = string(v, p)) s.name = *name;
+             }
+           });
+    s.audio = false;
   }
 
   // False only when the order is known to be wrong without media: both seconds, or both

@@ -13,7 +13,14 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
   const blueprint::Output& out = timeline.output;
   in.output_frame_bytes = int64_t{out.width} * out.height * 3 / 2;
   std::vector<bool> used(timeline.sources.size(), false);
-  for (const ResolvedShot& shot : timeline.shots) used[static_cast<size_t>(shot.source)] = true;
+  for (const ResolvedShot& shot : timeline.shots) {
+    if (shot.is_colour()) {
+      // Its picture is made at the output's size and travels like a decoded one.
+      in.max_source_frame_bytes = std::max(in.max_source_frame_bytes, in.output_frame_bytes);
+      continue;
+    }
+    used[static_cast<size_t>(shot.source)] = true;
+  }
   for (size_t i = 0; i < timeline.sources.size(); ++i) {
     if (!used[i] || !timeline.sources[i].video) continue;
     const media::VideoInfo& v = *timeline.sources[i].video;

@@ -15,6 +15,7 @@
 
 #include "media/audio_normalizer.h"
 #include "media/audio_tempo.h"
+#include "media/av_error.h"
 #include "media/av_ptr.h"
 #include "media/av_time.h"
 #include "media/charge.h"
@@ -49,6 +50,29 @@ struct VideoWork {
 };
 
 // Names show in top, perf and gdb; libav's own worker threads inherit them.
+// A picture of one colour at the output's size, in RGB: the normalizer converts it to the
+// output's pixel format the same way as a decoded RGB source.
+Result<media::FramePtr> colour_picture(const blueprint::Rgb& rgb, int width, int height) {
+  media::FramePtr f{av_frame_alloc()};
+  if (f == nullptr) return make_error(ErrorCode::OverBudget, "av_frame_alloc failed");
+  f->format = AV_PIX_FMT_RGB24;
+  f->width = width;
+  f->height = height;
+  f->sample_aspect_ratio = AVRational{1, 1};
+  if (int err = av_frame_get_buffer(f.get(), 0); err < 0) {
+    return media::av_error(err, "av_frame_get_buffer (colour shot)");
+  }
+  for (int y = 0; y < height; ++y) {
+    uint8_t* row = f->data[0] + static_cast<std::ptrdiff_t>(y) * f->linesize[0];
+    for (int x = 0; x < width; ++x) {
+      row[3 * x] = rgb.r;
+      row[3 * x + 1] = rgb.g;
+      row[3 * x + 2] = rgb.b;
+    }
+  }
+  return f;
+}
+
 void name_thread(const char* name) {
   pthread_setname_np(pthread_self(), name);
 }
@@ -314,12 +338,58 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
   // while this shot decodes. At most two readers are open: this one and the prefetched one.
   std::future<Result<VideoCursor>> prefetch;
   std::size_t prefetch_shot = 0;
+  // Starts the prefetch of shot i + 1 unless it continues shot i's reader or has no source.
+  const auto start_prefetch = [&](std::size_t i) {
+    if (!job_.options_.prefetch || !prefetch_allowed.load(std::memory_order_relaxed) ||
+        i + 1 >= tl.shots.size() || prefetch.valid()) {
+      return;
+    }
+    const ResolvedShot& shot = tl.shots[i];
+    const ResolvedShot& next = tl.shots[i + 1];
+    if (next.is_colour()) return;
+    const Rational next_t0 = next.slot_time(0, fps);
+    const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
+    const bool continues = !shot.is_colour() && next.source == shot.source &&
+                           next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow;
+    if (continues) return;
+    prefetch_shot = i + 1;
+    prefetch = std::async(std::launch::async, [this, &next, next_t0, decoder_threads] {
+      name_thread("lc-prefetch");
+      return open_cursor(next.source, next_t0, decoder_threads);
+    });
+  };
 
   for (std::size_t i = 0; i < tl.shots.size(); ++i) {
     if (failed()) break;
     job_.shot_ = static_cast<int64_t>(i);
     const ResolvedShot& shot = tl.shots[i];
     const Rational t0 = shot.slot_time(0, fps);
+    if (shot.is_colour()) {
+      // No reader: one picture of the output's size, sent once and repeated. The reader of the
+      // shot before is closed; the prefetch (if any) goes on opening the shot after.
+      cursor = VideoCursor{};
+      start_prefetch(i);
+      Result<media::FramePtr> picture = colour_picture(*shot.color, tl.output.width,
+                                                       tl.output.height);
+      if (!picture) return fail(shot_error(shot, picture.error()));
+      const media::Placement placement{.fit = media::FitMode::Stretch};
+      const uint64_t id = ++next_picture_id;
+      for (int64_t k = 0; k < shot.frame_count; ++k) {
+        VideoWork work;
+        work.index = shot.timeline_first_frame + k;
+        work.placement = placement;
+        work.repeat = k > 0;
+        std::size_t bytes = 0;
+        if (!work.repeat) {
+          work.frame = media::ref_frame(picture->get());
+          bytes = media::frame_bytes(work.frame.get());
+        }
+        if (!decoded.push(std::move(work), bytes)) return;  // cancelled
+      }
+      last_sent_id = id;
+      last_sent_placement = placement;
+      continue;
+    }
     const media::Placement placement{.fit = shot.fit,
                                      .rotation = tl.sources[shot.source].video->rotation,
                                      .focus_x = shot.focus_x,
@@ -339,21 +409,7 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       cursor = std::move(r).value();
     }
 
-    if (job_.options_.prefetch && prefetch_allowed.load(std::memory_order_relaxed) &&
-        i + 1 < tl.shots.size() && !prefetch.valid()) {
-      const ResolvedShot& next = tl.shots[i + 1];
-      const Rational next_t0 = next.slot_time(0, fps);
-      const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
-      bool continues =
-          next.source == shot.source && next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow;
-      if (!continues) {
-        prefetch_shot = i + 1;
-        prefetch = std::async(std::launch::async, [this, &next, next_t0, decoder_threads] {
-          name_thread("lc-prefetch");
-          return open_cursor(next.source, next_t0, decoder_threads);
-        });
-      }
-    }
+    start_prefetch(i);
 
     for (int64_t k = 0; k < shot.frame_count; ++k) {
       if (Status s = cursor.advance_to(shot.slot_time(k, fps), *this); !s) {

@@ -60,9 +60,41 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
   std::map<std::filesystem::path, int> source_index;
   std::map<std::filesystem::path, Error> source_error;
 
+  // Appends a shot after the ones placed so far.
+  const auto place = [&](ResolvedShot& rs) {
+    rs.timeline_first_frame = tl.total_frames;
+    tl.total_frames += rs.frame_count;
+    // Audio boundaries sit on the output's frame boundaries, computed from cumulative frame
+    // counts: sample_at(frames / fps). Rounding never accumulates.
+    rs.timeline_first_sample = sample_at(frame_time(rs.timeline_first_frame, fps), sample_rate);
+    const int64_t end_sample = sample_at(frame_time(tl.total_frames, fps), sample_rate);
+    rs.sample_count = end_sample - rs.timeline_first_sample;
+    tl.total_samples = end_sample;
+    tl.shots.push_back(rs);
+  };
+
   for (std::size_t i = 0; i < bp.shots.size(); ++i) {
     if (only != nullptr && (i >= only->size() || !(*only)[i])) continue;
     const blueprint::Shot& shot = bp.shots[i];
+    if (shot.is_colour()) {
+      ResolvedShot rs;
+      rs.index = static_cast<int>(i);
+      rs.source = kNoSource;
+      rs.color = *shot.color;
+      rs.in = Rational{0};
+      rs.out = shot.duration;
+      rs.take_audio = false;
+      rs.frame_count = frame_count(TimeRange{Rational{0}, shot.duration}, fps);
+      if (rs.frame_count <= 0) {
+        result.diagnostics.push_back({shot_path(i, "duration"),
+                                      shot.duration.to_seconds_string() +
+                                          " is shorter than one output frame (" +
+                                          (Rational{1} / fps).to_seconds_string() + ")"});
+        continue;
+      }
+      place(rs);
+      continue;
+    }
     if (auto bad = source_error.find(shot.source); bad != source_error.end()) {
       result.diagnostics.push_back({shot_path(i, "source"), bad->second.message});
       continue;
@@ -146,15 +178,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     rs.focus_x = shot.focus.x;
     rs.focus_y = shot.focus.y;
     rs.take_audio = shot.audio && !shot.freeze && probe.audio.has_value();
-    rs.timeline_first_frame = tl.total_frames;
-    tl.total_frames += rs.frame_count;
-    // Audio boundaries sit on the output's frame boundaries, computed from cumulative frame
-    // counts: sample_at(frames / fps). Rounding never accumulates.
-    rs.timeline_first_sample = sample_at(frame_time(rs.timeline_first_frame, fps), sample_rate);
-    int64_t end_sample = sample_at(frame_time(tl.total_frames, fps), sample_rate);
-    rs.sample_count = end_sample - rs.timeline_first_sample;
-    tl.total_samples = end_sample;
-    tl.shots.push_back(rs);
+    place(rs);
   }
   // (A partial blueprint's empty shots were already reported by the parser.)
   if (bp.shots.empty() && only == nullptr) {

@@ -23,9 +23,12 @@
 
 namespace leancut::engine {
 
+inline constexpr int kNoSource = -1;  // ResolvedShot::source of a colour shot
+
 struct ResolvedShot {
   int index = 0;   // position in the blueprint's shots
-  int source = 0;  // index into Timeline::sources
+  int source = 0;  // index into Timeline::sources; kNoSource for a colour shot
+  std::optional<blueprint::Rgb> color;  // a colour shot's picture (no source)
   Rational in;     // seconds, as given (timecodes converted)
   Rational out;
   int64_t source_first_frame = 0;  // round(in × fps): output-rate grid index in the source
@@ -47,6 +50,7 @@ struct ResolvedShot {
   // Editor time in the source of the shot's output frame k: (source_first_frame + k) × speed /
   // fps, or the first frame's for a freeze.
   Rational slot_time(int64_t k, Rational fps) const;
+  bool is_colour() const { return source == kNoSource; }
 };
 
 struct Timeline {

@@ -118,9 +118,14 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
   // Colour: a tagged source is converted to BT.709 (what we tag the output with); an untagged one
   // passes through unchanged, as players and ffmpeg's scale filter treat it. Full range becomes
   // limited (TV) range, which is what yuv420p H.264 delivery expects.
+  // RGB pictures (stills, colour shots) have no YUV matrix of their own; swscale would pick
+  // BT.601 for them, which the BT.709 tag would then misdescribe (pure red would play back with
+  // a tenth of green), so they are converted with BT.709 too.
   std::string colour;
-  if (shape.colorspace != AVCOL_SPC_UNSPECIFIED && shape.colorspace != AVCOL_SPC_BT709 &&
-      shape.colorspace != AVCOL_SPC_RGB) {
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(shape.format));
+  const bool rgb = desc != nullptr && (desc->flags & AV_PIX_FMT_FLAG_RGB) != 0;
+  if (rgb || (shape.colorspace != AVCOL_SPC_UNSPECIFIED && shape.colorspace != AVCOL_SPC_BT709 &&
+              shape.colorspace != AVCOL_SPC_RGB)) {
     colour = ":out_color_matrix=bt709";
   }
   chain += "scale=w=" + std::to_string(rect.width) + ":h=" + std::to_string(rect.height) +

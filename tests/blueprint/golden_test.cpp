@@ -76,12 +76,23 @@ std::string dump(const Blueprint& bp) {
   s << "shots: " << bp.shots.size() << "\n";
   for (size_t i = 0; i < bp.shots.size(); ++i) {
     const Shot& shot = bp.shots[i];
+    if (shot.is_colour()) {
+      s << "shots[" << i << "]: color=" << shot.color_text << " rgb=" << int{shot.color->r} << ","
+        << int{shot.color->g} << "," << int{shot.color->b}
+        << " duration=" << shot.duration.to_string() << "s";
+      if (!shot.name.empty()) s << " name=" << shot.name;
+      s << "\n";
+      continue;
+    }
     s << "shots[" << i << "]: source=" << shot.source_text << " -> " << shot.source.generic_string()
       << " in=" << time_text(shot.in) << " out=" << time_text(shot.out)
       << " fit=" << to_string(shot.fit) << " audio=" << (shot.audio ? "true" : "false");
     if (!shot.focus.is_center()) {
       s << " focus=" << shot.focus.x.to_string() << "," << shot.focus.y.to_string();
     }
+    if (shot.speed != Rational{1}) s << " speed=" << shot.speed.to_string();
+    if (shot.freeze) s << " freeze=true";
+    if (shot.gain_db != Rational{0}) s << " gain_db=" << shot.gain_db.to_string();
     if (!shot.name.empty()) s << " name=" << shot.name;
     s << "\n";
   }

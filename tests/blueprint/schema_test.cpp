@@ -88,8 +88,12 @@ const Place kPlaces[] = {
      [](const std::string& v) { return with_output(R"("audio": {"channels": )" + v + "}"); }},
     {"audio.bitrate", "/$defs/audio/properties/bitrate",
      [](const std::string& v) { return with_output(R"("audio": {"bitrate": )" + v + "}"); }},
-    {"fit", "/$defs/shot/properties/fit",
+    {"fit", "/$defs/source_shot/properties/fit",
      [](const std::string& v) { return with_shot(R"(, "fit": )" + v); }},
+    {"color", "/$defs/colour_shot/properties/color/anyOf/0",
+     [](const std::string& v) {
+       return R"({"version": 1, "shots": [{"color": )" + v + R"(, "duration": 1}]})";
+     }},
     {"version", "/properties/version",
      [](const std::string& v) {
        return R"({"version": )" + v + R"(, "shots": [{"source": "a.mp4", "in": 0, "out": 1}]})";
@@ -174,12 +178,15 @@ TEST(Schema, ObjectsHaveTheSameFields) {
   EXPECT_EQ(parser_fields(with_output(R"("zz": 0)")), schema_fields("/$defs/output"));
   EXPECT_EQ(parser_fields(with_output(R"("video": {"zz": 0})")), schema_fields("/$defs/video"));
   EXPECT_EQ(parser_fields(with_output(R"("audio": {"zz": 0})")), schema_fields("/$defs/audio"));
-  EXPECT_EQ(parser_fields(with_shot(R"(, "zz": 0)")), schema_fields("/$defs/shot"));
+  EXPECT_EQ(parser_fields(with_shot(R"(, "zz": 0)")), schema_fields("/$defs/source_shot"));
+  EXPECT_EQ(parser_fields(R"({"version": 1, "shots": [{"color": "red", "duration": 1, "zz": 0}]})"),
+            schema_fields("/$defs/colour_shot"));
 }
 
 TEST(Schema, RequiredFieldsMatch) {
   EXPECT_EQ(schema()["required"], Json({"version", "shots"}));
-  EXPECT_EQ(schema()["$defs"]["shot"]["required"], Json({"source", "in", "out"}));
+  EXPECT_EQ(schema()["$defs"]["source_shot"]["required"], Json({"source", "in", "out"}));
+  EXPECT_EQ(schema()["$defs"]["colour_shot"]["required"], Json({"color", "duration"}));
   EXPECT_FALSE(schema()["$defs"]["output"].contains("required"));
 }
 
