@@ -724,8 +724,9 @@ class Validator {
              } else if (key == "duration") {
                std::optional<TimeRef> d = time(v, p);
                if (d && !std::holds_alternative<Rational>(*d)) {
-                 error(p, "a colour shot's duration is in seconds (it has no source rate for a "
-                          "timecode)");
+                 error(p,
+                       "a colour shot's duration is in seconds (it has no source rate for a "
+                       "timecode)");
                } else if (d && std::get<Rational>(*d) <= Rational{0}) {
                  error(p, "must be positive");
                } else if (d) {

@@ -369,8 +369,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       // shot before is closed; the prefetch (if any) goes on opening the shot after.
       cursor = VideoCursor{};
       start_prefetch(i);
-      Result<media::FramePtr> picture = colour_picture(*shot.color, tl.output.width,
-                                                       tl.output.height);
+      Result<media::FramePtr> picture =
+          colour_picture(*shot.color, tl.output.width, tl.output.height);
       if (!picture) return fail(shot_error(shot, picture.error()));
       const media::Placement placement{.fit = media::FitMode::Stretch};
       const uint64_t id = ++next_picture_id;

@@ -86,10 +86,10 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
       rs.take_audio = false;
       rs.frame_count = frame_count(TimeRange{Rational{0}, shot.duration}, fps);
       if (rs.frame_count <= 0) {
-        result.diagnostics.push_back({shot_path(i, "duration"),
-                                      shot.duration.to_seconds_string() +
-                                          " is shorter than one output frame (" +
-                                          (Rational{1} / fps).to_seconds_string() + ")"});
+        result.diagnostics.push_back(
+            {shot_path(i, "duration"), shot.duration.to_seconds_string() +
+                                           " is shorter than one output frame (" +
+                                           (Rational{1} / fps).to_seconds_string() + ")"});
         continue;
       }
       place(rs);
