@@ -19,6 +19,9 @@ packages=(
   libcpp-httplib-dev
   # promtool, which the metrics tests run on GET /metrics (`promtool check metrics`)
   prometheus
+  # text overlays and title cards (libavfilter's drawtext finds fonts through fontconfig;
+  # DejaVu Sans is the default font)
+  fontconfig fonts-dejavu-core
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # schema test (python3-jsonschema) and the side-by-side benchmark's peers (ffmpeg CLI, melt)

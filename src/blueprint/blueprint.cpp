@@ -65,6 +65,36 @@ std::string json_time(const TimeRef& t) {
   return json_string(to_string(std::get<Timecode>(t)));
 }
 
+// ", \"text\": [...]" with every field that is not its default; empty without overlays.
+std::string json_texts(const std::vector<TextOverlay>& texts) {
+  if (texts.empty()) return {};
+  const TextOverlay defaults;
+  std::string s = ", \"text\": [";
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const TextOverlay& t = texts[i];
+    s += i == 0 ? "{" : ", {";
+    s += "\"text\": " + json_string(t.text);
+    if (t.font != defaults.font) s += ", \"font\": " + json_string(t.font);
+    if (t.size != defaults.size) s += ", \"size\": " + std::to_string(t.size);
+    if (t.color != defaults.color) s += ", \"color\": " + json_string(t.color);
+    if (t.position == "point") {
+      s += ", \"position\": [" + json_seconds(t.x) + ", " + json_seconds(t.y) + "]";
+    } else if (t.position != defaults.position) {
+      s += ", \"position\": " + json_string(t.position);
+    }
+    if (!t.box.empty()) s += ", \"box\": " + json_string(t.box);
+    if (t.box_opacity != defaults.box_opacity) {
+      s += ", \"box_opacity\": " + json_seconds(t.box_opacity);
+    }
+    if (t.start != defaults.start) s += ", \"start\": " + json_seconds(t.start);
+    if (t.end) s += ", \"end\": " + json_seconds(*t.end);
+    if (t.fade_in != defaults.fade_in) s += ", \"fade_in\": " + json_seconds(t.fade_in);
+    if (t.fade_out != defaults.fade_out) s += ", \"fade_out\": " + json_seconds(t.fade_out);
+    s += "}";
+  }
+  return s + "]";
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -144,7 +174,7 @@ std::string to_json(const Blueprint& bp) {
       s += "    {\"color\": " + json_string(shot.color_text) +
            ", \"duration\": " + json_seconds(shot.duration);
       if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
-      s += "}";
+      s += json_texts(shot.texts) + "}";
       continue;
     }
     s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
@@ -159,6 +189,7 @@ std::string to_json(const Blueprint& bp) {
     if (shot.speed != Rational{1}) s += ", \"speed\": " + json_seconds(shot.speed);
     if (shot.freeze) s += ", \"freeze\": true";
     if (shot.gain_db != Rational{0}) s += ", \"gain_db\": " + json_seconds(shot.gain_db);
+    s += json_texts(shot.texts);
     s += "}";
   }
   s += bp.shots.empty() ? "]\n" : "\n  ]\n";

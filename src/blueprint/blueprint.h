@@ -85,6 +85,27 @@ struct Rgb {
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
 
+// Text drawn over a shot (a caption, a lower third, a title on a colour shot): libavfilter's
+// drawtext with a fontconfig font. Times are seconds from the shot's first frame.
+struct TextOverlay {
+  std::string text;                  // UTF-8, drawn as written (no % expansions)
+  std::string font = "DejaVu Sans";  // a fontconfig family (fonts-dejavu-core is installed)
+  int size = 0;                      // pixels; 0: a fifteenth of the output's height
+  std::string color = "white";       // as Output::background
+  // Where the text's centre goes: "center", "top", "bottom" (a tenth of the height from the
+  // edge), or [x, y] fractions of the frame.
+  std::string position = "bottom";
+  Rational x{1, 2};
+  Rational y{1, 2};
+  std::string box;             // a colour for a box behind the text; empty: no box
+  Rational box_opacity{1, 2};  // 0..1
+  Rational start{0};
+  std::optional<Rational> end;  // default: the shot's end; clamped to it
+  Rational fade_in{0};
+  Rational fade_out{0};
+  friend bool operator==(const TextOverlay&, const TextOverlay&) = default;
+};
+
 // A shot is a piece of a source ([in, out) of `source`), or, when `color` is set, a generated
 // picture: that colour for `duration` seconds, with silence (slates, gaps, black).
 struct Shot {
@@ -108,6 +129,7 @@ struct Shot {
   std::string color_text;  // as written ("black", "#102030")
   Rational duration{0};
   bool is_colour() const { return color.has_value(); }
+  std::vector<TextOverlay> texts;  // "text": drawn over the shot, in order (last on top)
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 

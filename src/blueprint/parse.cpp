@@ -609,7 +609,8 @@ class Validator {
     std::optional<TimeRef> out;
     std::optional<std::string> focus_path;  // set when the shot has a focus field
     object(n, path,
-           {"source", "in", "out", "fit", "focus", "audio", "name", "speed", "freeze", "gain_db"},
+           {"source", "in", "out", "fit", "focus", "audio", "name", "speed", "freeze", "gain_db",
+            "text"},
            {"source", "in", "out"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "source") {
                source(v, p, s);
@@ -642,6 +643,8 @@ class Validator {
                }
              } else if (key == "gain_db") {
                if (auto gain = exact_number(v, p, Rational{-60}, Rational{24})) s.gain_db = *gain;
+             } else if (key == "text") {
+               texts(v, p, s.texts);
              }
            });
     if (s.freeze && s.speed != Rational{1}) {
@@ -712,7 +715,7 @@ class Validator {
 
   // A generated shot: a colour for `duration` seconds, with silence (a slate, a gap, black).
   void colour_shot(const Node& n, const std::string& path, Shot& s) {
-    object(n, path, {"color", "duration", "name"}, {"color", "duration"},
+    object(n, path, {"color", "duration", "name", "text"}, {"color", "duration"},
            [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "color") {
                std::string text;
@@ -734,9 +737,98 @@ class Validator {
                }
              } else if (key == "name") {
                if (auto name = string(v, p)) s.name = *name;
+             } else if (key == "text") {
+               texts(v, p, s.texts);
              }
            });
     s.audio = false;
+  }
+
+  // "text": one overlay object, or an array of them.
+  void texts(const Node& n, const std::string& path, std::vector<TextOverlay>& out) {
+    if (n.kind == Node::Kind::Object) {
+      out.push_back(text_overlay(n, path));
+      return;
+    }
+    if (n.kind != Node::Kind::Array) {
+      error(path, "expected a text object or an array of them, got " + describe(n));
+      return;
+    }
+    for (size_t i = 0; i < n.items.size(); ++i) {
+      out.push_back(text_overlay(n.items[i], index_path(path, i)));
+    }
+  }
+
+  TextOverlay text_overlay(const Node& n, const std::string& path) {
+    TextOverlay t;
+    object(n, path,
+           {"text", "font", "size", "color", "position", "box", "box_opacity", "start", "end",
+            "fade_in", "fade_out"},
+           {"text"}, [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "text") {
+               if (auto text = string(v, p)) {
+                 if (text->empty()) {
+                   error(p, "must not be empty");
+                 } else if (text->find('\0') != std::string::npos) {
+                   error(p, "must not contain a NUL character");
+                 } else {
+                   t.text = *text;
+                 }
+               }
+             } else if (key == "font") {
+               if (auto font = string(v, p)) t.font = *font;
+             } else if (key == "size") {
+               if (auto size = exact_number(v, p, Rational{4}, Rational{1000})) {
+                 t.size = static_cast<int>(round_half_up(*size));
+               }
+             } else if (key == "color") {
+               background(v, p, t.color);
+             } else if (key == "box") {
+               background(v, p, t.box);
+             } else if (key == "box_opacity") {
+               if (auto o = exact_number(v, p, Rational{0}, Rational{1})) t.box_opacity = *o;
+             } else if (key == "position") {
+               text_position(v, p, t);
+             } else if (key == "start" || key == "end" || key == "fade_in" || key == "fade_out") {
+               std::optional<TimeRef> time_ref = time(v, p);
+               if (time_ref && !std::holds_alternative<Rational>(*time_ref)) {
+                 error(p, "text times are seconds from the shot's start, not timecodes");
+               } else if (time_ref) {
+                 const Rational seconds = std::get<Rational>(*time_ref);
+                 if (key == "start") t.start = seconds;
+                 if (key == "end") t.end = seconds;
+                 if (key == "fade_in") t.fade_in = seconds;
+                 if (key == "fade_out") t.fade_out = seconds;
+               }
+             }
+           });
+    if (t.end && *t.end <= t.start) {
+      error(member_path(path, "end"), "must be after start (" + to_string(TimeRef{t.start}) + ")");
+    }
+    return t;
+  }
+
+  void text_position(const Node& n, const std::string& path, TextOverlay& t) {
+    if (n.kind == Node::Kind::String) {
+      if (auto p = choice(n, path, "unknown position", {"center", "top", "bottom"})) {
+        t.position = *p;
+      }
+      return;
+    }
+    if (n.kind != Node::Kind::Array || n.items.size() != 2) {
+      error(path,
+            "expected \"center\", \"top\", \"bottom\" or [x, y] (fractions of the frame), "
+            "got " +
+                describe(n));
+      return;
+    }
+    auto x = exact_number(n.items[0], index_path(path, 0), Rational{0}, Rational{1});
+    auto y = exact_number(n.items[1], index_path(path, 1), Rational{0}, Rational{1});
+    if (x && y) {
+      t.position = "point";
+      t.x = *x;
+      t.y = *y;
+    }
   }
 
   // False only when the order is known to be wrong without media: both seconds, or both

@@ -73,6 +73,42 @@ Result<media::FramePtr> colour_picture(const blueprint::Rgb& rgb, int width, int
   return f;
 }
 
+// A shot's text overlays for the normalizer, in output seconds; null without any.
+std::shared_ptr<const std::vector<media::TextDraw>> text_draws(const ResolvedShot& shot,
+                                                               const blueprint::Output& out) {
+  if (shot.texts.empty()) return nullptr;
+  const Rational shot_start = frame_time(shot.timeline_first_frame, out.fps);
+  const Rational shot_length = frame_time(shot.frame_count, out.fps);
+  const auto hex = [](const std::string& colour) {
+    const blueprint::Rgb rgb = blueprint::parse_colour(colour).value_or(blueprint::Rgb{});
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%02X%02X%02X", rgb.r, rgb.g, rgb.b);
+    return std::string(buf);
+  };
+  auto draws = std::make_shared<std::vector<media::TextDraw>>();
+  for (const blueprint::TextOverlay& t : shot.texts) {
+    media::TextDraw d;
+    d.text = t.text;
+    d.font = t.font;
+    d.size = t.size > 0 ? t.size : std::max(8, out.height / 15);
+    d.colour = hex(t.color);
+    d.x = t.position == "point" ? t.x : Rational{1, 2};
+    d.y = t.position == "point"    ? t.y
+          : t.position == "top"    ? Rational{1, 10}
+          : t.position == "bottom" ? Rational{9, 10}
+                                   : Rational{1, 2};
+    if (!t.box.empty()) d.box = hex(t.box);
+    d.box_opacity = t.box_opacity.to_double();
+    // Past the shot's end a text would show on the next shot's frames: clamp it.
+    d.start = shot_start + std::min(t.start, shot_length);
+    d.end = shot_start + std::min(t.end.value_or(shot_length), shot_length);
+    d.fade_in = t.fade_in;
+    d.fade_out = t.fade_out;
+    draws->push_back(std::move(d));
+  }
+  return draws;
+}
+
 void name_thread(const char* name) {
   pthread_setname_np(pthread_self(), name);
 }
@@ -372,13 +408,16 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       Result<media::FramePtr> picture =
           colour_picture(*shot.color, tl.output.width, tl.output.height);
       if (!picture) return fail(shot_error(shot, picture.error()));
-      const media::Placement placement{.fit = media::FitMode::Stretch};
+      const media::Placement placement{.fit = media::FitMode::Stretch,
+                                       .texts = text_draws(shot, tl.output)};
       const uint64_t id = ++next_picture_id;
       for (int64_t k = 0; k < shot.frame_count; ++k) {
         VideoWork work;
         work.index = shot.timeline_first_frame + k;
         work.placement = placement;
-        work.repeat = k > 0;
+        // Text changes over time (start, end, fades): a shot with text runs every frame
+        // through the normalizer instead of repeating the last picture.
+        work.repeat = k > 0 && placement.texts == nullptr;
         std::size_t bytes = 0;
         if (!work.repeat) {
           work.frame = media::ref_frame(picture->get());
@@ -393,7 +432,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     const media::Placement placement{.fit = shot.fit,
                                      .rotation = tl.sources[shot.source].video->rotation,
                                      .focus_x = shot.focus_x,
-                                     .focus_y = shot.focus_y};
+                                     .focus_y = shot.focus_y,
+                                     .texts = text_draws(shot, tl.output)};
 
     if (prefetch.valid() && prefetch_shot == i) {
       Result<VideoCursor> r = prefetch.get();
@@ -424,7 +464,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       VideoWork work;
       work.index = shot.timeline_first_frame + k;
       work.placement = placement;
-      work.repeat = cursor.held_id == last_sent_id && placement == last_sent_placement;
+      work.repeat = cursor.held_id == last_sent_id && placement == last_sent_placement &&
+                    placement.texts == nullptr;
       std::size_t bytes = 0;
       if (!work.repeat) {
         work.frame = media::ref_frame(cursor.held->frame.get());

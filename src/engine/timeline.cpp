@@ -81,6 +81,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
       rs.index = static_cast<int>(i);
       rs.source = kNoSource;
       rs.color = *shot.color;
+      rs.texts = shot.texts;
       rs.in = Rational{0};
       rs.out = shot.duration;
       rs.take_audio = false;
@@ -159,6 +160,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     rs.source = src;
     rs.in = *in;
     rs.out = *out;
+    rs.texts = shot.texts;
     rs.speed = shot.speed;
     rs.freeze = shot.freeze;
     rs.gain = std::pow(10.0, shot.gain_db.to_double() / 20.0);

@@ -29,7 +29,8 @@ struct ResolvedShot {
   int index = 0;                        // position in the blueprint's shots
   int source = 0;                       // index into Timeline::sources; kNoSource for a colour shot
   std::optional<blueprint::Rgb> color;  // a colour shot's picture (no source)
-  Rational in;                          // seconds, as given (timecodes converted)
+  std::vector<blueprint::TextOverlay> texts;  // drawn over the shot
+  Rational in;                                // seconds, as given (timecodes converted)
   Rational out;
   int64_t source_first_frame = 0;  // round(in × fps): output-rate grid index in the source
   int64_t frame_count = 0;         // round(out × fps) − round(in × fps)

@@ -1,11 +1,15 @@
 #include "media/video_normalizer.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 extern "C" {
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 }
 
@@ -151,10 +155,25 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
   outputs->filter_ctx = source_;
   outputs->pad_idx = 0;
   outputs->next = nullptr;
+  // Text overlays: drawtext filters between the chain and the sink, made with av_opt_set so
+  // the text needs no filtergraph escaping (quotes, colons and backslashes are drawn as written).
+  std::vector<AVFilterContext*> texts;
+  if (shape.placement.texts) {
+    for (const TextDraw& t : *shape.placement.texts) {
+      LEANCUT_ASSIGN_OR_RETURN(AVFilterContext * dt, make_drawtext(t, texts.size()));
+      texts.push_back(dt);
+    }
+  }
   inputs->name = av_strdup("out");
-  inputs->filter_ctx = sink_;
+  inputs->filter_ctx = texts.empty() ? sink_ : texts.front();
   inputs->pad_idx = 0;
   inputs->next = nullptr;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    AVFilterContext* next = i + 1 < texts.size() ? texts[i + 1] : sink_;
+    if (int link = avfilter_link(texts[i], 0, next, 0); link < 0) {
+      return av_error(link, "avfilter_link(drawtext)");
+    }
+  }
   AVFilterInOut* in_raw = inputs.release();
   AVFilterInOut* out_raw = outputs.release();
   err = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
@@ -167,6 +186,69 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
   shape_ = shape;
   ++graph_builds_;
   return ok_status();
+}
+
+namespace {
+
+// drawtext's expressions see t = the frame's time in seconds; times print exactly enough.
+std::string seconds(Rational r) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6f", r.to_double());
+  return buf;
+}
+
+}  // namespace
+
+Result<AVFilterContext*> VideoNormalizer::make_drawtext(const TextDraw& t, size_t index) {
+  AVFilterContext* dt = avfilter_graph_alloc_filter(graph_.get(), avfilter_get_by_name("drawtext"),
+                                                    ("text" + std::to_string(index)).c_str());
+  if (dt == nullptr) {
+    return make_error(ErrorCode::Unsupported,
+                      "this libavfilter has no drawtext filter (built without libfreetype?)");
+  }
+  const std::string start = seconds(t.start);
+  const std::string end = seconds(t.end);
+  // Fades as opacity ramps at each end of [start, end).
+  std::string alpha = "1";
+  if (t.fade_in > Rational{0}) {
+    alpha = "min(" + alpha + ",(t-" + start + ")/" + seconds(t.fade_in) + ")";
+  }
+  if (t.fade_out > Rational{0}) {
+    alpha = "min(" + alpha + ",(" + end + "-t)/" + seconds(t.fade_out) + ")";
+  }
+  const std::string x = "w*" + seconds(t.x) + "-text_w/2";
+  const std::string y = "h*" + seconds(t.y) + "-text_h/2";
+  const std::pair<const char*, std::string> options[] = {
+      {"text", t.text},
+      {"expansion", "none"},
+      {"font", t.font},
+      {"fontsize", std::to_string(t.size)},
+      {"fontcolor", t.colour},
+      {"x", x},
+      {"y", y},
+      {"alpha", "max(0,min(1," + alpha + "))"},
+      {"enable", "gte(t," + start + ")*lt(t," + end + ")"},
+  };
+  for (const auto& [name, value] : options) {
+    if (int err = av_opt_set(dt, name, value.c_str(), AV_OPT_SEARCH_CHILDREN); err < 0) {
+      return av_error(err, std::string("drawtext option ") + name, value);
+    }
+  }
+  if (!t.box.empty()) {
+    char opacity[16];
+    std::snprintf(opacity, sizeof opacity, "@%.3f", t.box_opacity);
+    for (const auto& [name, value] : {std::pair<const char*, std::string>{"box", "1"},
+                                      {"boxcolor", t.box + opacity},
+                                      {"boxborderw", std::to_string(std::max(1, t.size / 4))}}) {
+      if (int err = av_opt_set(dt, name, value.c_str(), AV_OPT_SEARCH_CHILDREN); err < 0) {
+        return av_error(err, std::string("drawtext option ") + name, value);
+      }
+    }
+  }
+  if (int err = avfilter_init_str(dt, nullptr); err < 0) {
+    return av_error(err, "drawtext (font \"" + t.font + "\")", t.text);
+  }
+  return dt;
 }
 
 Result<FramePtr> VideoNormalizer::normalize(FramePtr frame, const Placement& placement,

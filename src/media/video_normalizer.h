@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "media/av_ptr.h"
@@ -34,6 +36,23 @@ struct VideoTarget {
   memory::Account* output_account = nullptr;
 };
 
+// Text drawn over the output picture (drawtext), in output seconds (the frame's pts / fps).
+struct TextDraw {
+  std::string text;
+  std::string font;    // fontconfig family
+  int size = 0;        // pixels
+  std::string colour;  // "0xRRGGBB"
+  Rational x{1, 2};    // the text's centre, fractions of the frame
+  Rational y{1, 2};
+  std::string box;  // "0xRRGGBB" or empty
+  double box_opacity = 0.5;
+  Rational start;  // visible in [start, end)
+  Rational end;
+  Rational fade_in;
+  Rational fade_out;
+  friend bool operator==(const TextDraw&, const TextDraw&) = default;
+};
+
 struct Placement {
   FitMode fit = FitMode::Fit;
   int rotation = 0;  // clockwise degrees to turn the stored picture upright
@@ -41,7 +60,14 @@ struct Placement {
   // width and height (1/2, 1/2 = the centre); the crop stays inside the picture.
   Rational focus_x{1, 2};
   Rational focus_y{1, 2};
-  friend bool operator==(const Placement&, const Placement&) = default;
+  // Shared by every frame of a shot (a pointer copy per frame, not a vector).
+  std::shared_ptr<const std::vector<TextDraw>> texts{};
+  friend bool operator==(const Placement& a, const Placement& b) {
+    return a.fit == b.fit && a.rotation == b.rotation && a.focus_x == b.focus_x &&
+           a.focus_y == b.focus_y &&
+           (a.texts == b.texts || (a.texts && b.texts && *a.texts == *b.texts) ||
+            (!a.texts && b.texts->empty()) || (!b.texts && a.texts->empty()));
+  }
 };
 
 // Where a source picture lands in the output: scaled size and offset (negative = cropped).
@@ -78,6 +104,8 @@ class VideoNormalizer {
     Placement placement;
     bool operator==(const InputShape& o) const;
   };
+  // One drawtext filter in graph_ for `t` (not linked yet).
+  Result<AVFilterContext*> make_drawtext(const TextDraw& t, size_t index);
   Status build_graph(const InputShape& shape);
 
   VideoTarget target_;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -47,6 +49,8 @@ class Editorial : public ::testing::Test {
   struct Output {
     std::vector<std::optional<media::FrameCode>> codes;
     std::vector<std::array<int, 3>> centre_yuv;
+    std::vector<int> max_luma_in_middle_band;  // rows 40%..60% of the height
+    std::vector<int> max_luma_in_top_band;     // rows 5%..15%
     DecodedAudio audio;
   };
   Output render(const std::string& shots) {
@@ -62,6 +66,17 @@ class Editorial : public ::testing::Test {
     auto decoded = media::testing::decode_file(out, [&](const AVFrame* f, int64_t) {
       o.codes.push_back(media::read_frame_code(f));
       const int x = f->width / 2, y = f->height / 2;
+      const auto band_max = [&](int from, int to) {
+        int best = 0;
+        for (int row = from; row < to; ++row) {
+          for (int col = 0; col < f->width; ++col) {
+            best = std::max<int>(best, f->data[0][row * f->linesize[0] + col]);
+          }
+        }
+        return best;
+      };
+      o.max_luma_in_middle_band.push_back(band_max(f->height * 2 / 5, f->height * 3 / 5));
+      o.max_luma_in_top_band.push_back(band_max(f->height / 20, f->height * 3 / 20));
       o.centre_yuv.push_back({f->data[0][y * f->linesize[0] + x],
                               f->data[1][(y / 2) * f->linesize[1] + x / 2],
                               f->data[2][(y / 2) * f->linesize[2] + x / 2]});
@@ -163,6 +178,32 @@ TEST_F(Editorial, ColourShotsAreSlatesAndGapsOfExactLength) {
   EXPECT_LT(rms(frames_audio(o.audio, 45, 10)), 0.001);
 }
 
+TEST_F(Editorial, TitleTextIsDrawnOnlyBetweenItsStartAndEnd) {
+  // A black title card (30 frames) whose white text shows from 0.3 s to 0.7 s, then a source
+  // shot with a caption for its whole length.
+  const Output o = render(R"({"color": "black", "duration": 1,
+        "text": {"text": "TITLE: a \"quoted\" 50% \\ test", "size": 24, "position": "center",
+                 "start": 0.3, "end": 0.7}},
+      {"source": ")" + media("a_720p30.mp4") +
+                          R"(", "in": 0, "out": 0.5,
+        "text": [{"text": "caption", "position": "top", "box": "black", "box_opacity": 1}]})");
+  ASSERT_EQ(o.max_luma_in_middle_band.size(), 45u);
+  for (int64_t k = 0; k < 30; ++k) {
+    const bool shown = k >= 9 && k < 21;  // [0.3 s, 0.7 s) at 30 fps
+    if (shown) {
+      EXPECT_GT(o.max_luma_in_middle_band[k], 180) << "frame " << k << ": the title is missing";
+    } else {
+      EXPECT_LT(o.max_luma_in_middle_band[k], 24) << "frame " << k << ": text outside its time";
+    }
+  }
+  // The caption's box is black behind white letters at the top; the frame code (bottom-left
+  // corner block) is still readable.
+  for (int64_t k = 30; k < 45; ++k) {
+    ASSERT_TRUE(o.codes[k]) << "frame " << k;
+    EXPECT_GT(o.max_luma_in_top_band[k], 180) << "frame " << k << ": no caption";
+  }
+}
+
 TEST_F(Editorial, BadEditorialFieldsAreNamed) {
   const fs::path bp = dir_ / "bad.json";
   std::ofstream(bp) << R"({"version": 1, "shots": [
@@ -174,7 +215,8 @@ TEST_F(Editorial, BadEditorialFieldsAreNamed) {
                            R"(", "in": 0, "out": 1, "gain_db": "loud"},
       {"color": "mauve", "duration": 1},
       {"color": "black", "duration": 0},
-      {"color": "black", "in": 0, "duration": 1}]})";
+      {"color": "black", "in": 0, "duration": 1},
+      {"color": "black", "duration": 1, "text": {"size": 9, "position": "left", "end": 0}}]})";
   ProcessResult r = run_process({leancut_binary(), "validate", bp.string()}, 60000);
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.err, ::testing::HasSubstr("shots[0].speed: must be between 0.25 and 4, got 5"));
@@ -183,6 +225,9 @@ TEST_F(Editorial, BadEditorialFieldsAreNamed) {
   EXPECT_THAT(r.err, ::testing::HasSubstr("shots[3].color: unknown colour \"mauve\""));
   EXPECT_THAT(r.err, ::testing::HasSubstr("shots[4].duration: must be positive"));
   EXPECT_THAT(r.err, ::testing::HasSubstr("shots[5].in: unknown field"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("shots[6].text.text: required field is missing"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("shots[6].text.position: unknown position \"left\""));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("shots[6].text.end: must be after start"));
 }
 
 }  // namespace
