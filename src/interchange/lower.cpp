@@ -40,8 +40,9 @@ std::optional<size_t> choose_track(const Timeline& timeline, const LowerOptions&
                                    std::vector<Problem>& problems, std::vector<Problem>& notes) {
   const std::vector<Track>& video = timeline.video;
   if (video.empty()) {
-    problems.push_back({"", "the timeline has no video track; audio-only cuts cannot be "
-                            "rendered yet"});
+    problems.push_back({"",
+                        "the timeline has no video track; audio-only cuts cannot be "
+                        "rendered yet"});
     return std::nullopt;
   }
   std::vector<size_t> with_clips;
@@ -130,8 +131,8 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
       s.kind = c->media_missing ? Segment::Kind::Slate : Segment::Kind::Clip;
       // OTIO times a clip's media from the media's available range start (often the source
       // timecode, 86400 s for 01:00:00:00 at 24 fps); the file's first frame is that start.
-      s.media_at_start = c->media_range().start -
-                         (c->available_range ? c->available_range->start : Rational{0});
+      s.media_at_start =
+          c->media_range().start - (c->available_range ? c->available_range->start : Rational{0});
     }
     segments.push_back(std::move(s));
     position = segments.back().end;
@@ -157,8 +158,7 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     Segment& after = segments[b.next];
     before.end += shift;
     after.start += shift;
-    if (after.kind == Segment::Kind::Clip &&
-        after.clip->effect.kind != TimeEffect::Kind::Freeze) {
+    if (after.kind == Segment::Kind::Clip && after.clip->effect.kind != TimeEffect::Kind::Freeze) {
       after.media_at_start += shift * after.clip->effect.speed;
     }
     out.notes.push_back({t.origin, "dissolve between " + between +
@@ -167,8 +167,9 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
   for (const Segment& s : segments) {
     if (s.end < s.start) {
       out.problems.push_back(
-          {s.origin, "the transitions at both ends of this item overlap once rendered as cuts "
-                     "at their centres"});
+          {s.origin,
+           "the transitions at both ends of this item overlap once rendered as cuts "
+           "at their centres"});
     }
   }
 
@@ -181,9 +182,10 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     tail.end = total;
     tail.origin = track.origin;
     segments.push_back(tail);
-    out.notes.push_back({track.origin, "black fills the end: the timeline is longer than video "
-                                       "track " +
-                                           track_label(track, *chosen)});
+    out.notes.push_back({track.origin,
+                         "black fills the end: the timeline is longer than video "
+                         "track " +
+                             track_label(track, *chosen)});
   }
   if (!out.problems.empty()) return out;
 
