@@ -229,7 +229,9 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
       }
     } else {
       // A generator shot: black for a gap, a dark grey slate for missing media.
-      shot.color = s.kind == Segment::Kind::Slate ? kSlateColour : blueprint::Rgb{0, 0, 0};
+      const bool slate = s.kind == Segment::Kind::Slate;
+      shot.color = slate ? kSlateColour : blueprint::Rgb{0, 0, 0};
+      shot.color_text = slate ? "#404040" : "black";
       shot.duration = frame_time(frames, fps);
       if (s.clip != nullptr) shot.name = "missing: " + s.clip->name;
     }

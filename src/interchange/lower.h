@@ -38,7 +38,7 @@ struct LowerOptions {
 
 // The colour that stands in for missing media (--missing slate): a dark grey, so a slate is
 // told apart from black gaps at a glance. A text label comes later.
-inline constexpr blueprint::Rgb kSlateColour{0x40, 0x40, 0x40};
+inline constexpr blueprint::Rgb kSlateColour{0x40, 0x40, 0x40};  // "#404040"
 
 struct Lowered {
   std::optional<blueprint::Blueprint> blueprint;  // set when problems is empty

@@ -209,6 +209,18 @@ TEST_F(InterchangeRender, MissingMediaIsListedOrSlated) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("tracks.children[0].children[0]: media not found"));
   EXPECT_THAT(r.err, HasSubstr("tracks.children[0].children[2]: media not found"));
+  EXPECT_FALSE(fs::exists(out()));
+
+  // Slated: dark grey (#404040, luma about 71) where the clips were, black in the gap.
+  r = render("render_gap.otio", {"--missing", "slate"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Output o = decode(out());
+  ASSERT_EQ(o.frames, 60);
+  for (int64_t i : {0, 23, 36, 59}) {
+    EXPECT_FALSE(o.codes[i].has_value()) << i;
+    EXPECT_NEAR(o.max_luma[i], 71, 8) << i;
+  }
+  for (int64_t i : {24, 35}) EXPECT_LE(o.max_luma[i], 20) << i;
 }
 
 TEST_F(InterchangeRender, OutputSettingsAreCheckedByTheBlueprintRules) {

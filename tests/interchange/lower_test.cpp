@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "blueprint/parse.h"
 #include "interchange/helpers.h"
 #include "time/time_range.h"
 
@@ -84,6 +85,9 @@ TEST(Lower, ClipsAndGapsBecomeShotsAndBlack) {
   EXPECT_EQ(l.shot_origins, (std::vector<std::string>{"c0", "c1", "c2"}));
   EXPECT_EQ(l.frames, 84);
   EXPECT_EQ(engine_total(*l.blueprint), 84);
+  // What lowering makes is a blueprint by the parser's rules too (written and read back).
+  blueprint::ParseResult again = blueprint::parse_blueprint(blueprint::to_json(*l.blueprint), "/");
+  EXPECT_TRUE(again.ok()) << (again.diagnostics.empty() ? "" : again.diagnostics[0].to_string());
 }
 
 // 5 frames at 24 fps are 6.25 frames at 30: boundaries on the output grid keep the total at
@@ -137,6 +141,7 @@ TEST(Lower, MissingMediaBecomesAGreySlate) {
   ASSERT_TRUE(l.ok());
   ASSERT_TRUE(l.blueprint->shots[0].color.has_value());
   EXPECT_EQ(*l.blueprint->shots[0].color, kSlateColour);
+  EXPECT_EQ(l.blueprint->shots[0].color_text, "#404040");
   EXPECT_EQ(l.blueprint->shots[0].duration, Rational{1});
 }
 
