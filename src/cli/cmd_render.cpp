@@ -74,10 +74,18 @@ long shot_number(const std::string& path) {
   return std::strtol(path.c_str() + 6, nullptr, 10);
 }
 
+// With `shot_origins` (a lowered .otio/.edl cut), a shot's path is named by the item it came
+// from: "tracks.children[0].children[2] (shots[1].out): ...", since the user never saw the shots.
 void print_diagnostics(const std::filesystem::path& file,
-                       const std::vector<blueprint::Diagnostic>& diagnostics) {
+                       const std::vector<blueprint::Diagnostic>& diagnostics,
+                       const std::vector<std::string>* shot_origins) {
   for (const auto& d : diagnostics) {
-    std::fprintf(stderr, "%s: %s\n", file.string().c_str(), d.to_string().c_str());
+    const long shot = shot_number(d.path);
+    std::string text = d.to_string();
+    if (shot_origins != nullptr && shot >= 0 && static_cast<size_t>(shot) < shot_origins->size()) {
+      text = (*shot_origins)[static_cast<size_t>(shot)] + " (" + d.path + "): " + d.message;
+    }
+    std::fprintf(stderr, "%s: %s\n", file.string().c_str(), text.c_str());
   }
   std::fprintf(stderr, "%s: %zu problem%s; nothing was rendered\n", file.string().c_str(),
                diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
@@ -203,15 +211,18 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
 }  // namespace
 
 // Parses and resolves; prints every problem. nullopt means "exit with kExitInvalid".
-std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
-                                              nlohmann::json* json_out,
-                                              memory::StageRecorder* stages,
-                                              media::ProbeCache* probes,
-                                              const std::string* blueprint_text) {
+std::optional<engine::Timeline> load_timeline(
+    const std::filesystem::path& file, bool quiet_json, nlohmann::json* json_out,
+    memory::StageRecorder* stages, media::ProbeCache* probes, const std::string* blueprint_text,
+    const blueprint::Blueprint* prebuilt, const std::vector<std::string>* shot_origins) {
   if (stages != nullptr) stages->begin("parse");
-  blueprint::ParseResult parsed = blueprint_text != nullptr
-                                      ? blueprint::parse_blueprint(*blueprint_text, ".")
-                                      : blueprint::load_blueprint(file);
+  blueprint::ParseResult parsed;
+  if (prebuilt != nullptr) {
+    parsed.blueprint = *prebuilt;
+  } else {
+    parsed = blueprint_text != nullptr ? blueprint::parse_blueprint(*blueprint_text, ".")
+                                       : blueprint::load_blueprint(file);
+  }
   if (stages != nullptr) stages->begin("probe");
   std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
   std::optional<engine::Timeline> timeline;
@@ -234,7 +245,7 @@ std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file,
     for (const auto& d : diagnostics) errors.push_back({{"path", d.path}, {"message", d.message}});
     (*json_out)["errors"] = errors;
   }
-  if (!diagnostics.empty() && !quiet_json) print_diagnostics(file, diagnostics);
+  if (!diagnostics.empty() && !quiet_json) print_diagnostics(file, diagnostics, shot_origins);
   return timeline;
 }
 
@@ -292,7 +303,8 @@ int run_render(const RenderArgs& args) {
 
   std::optional<engine::Timeline> timeline =
       load_timeline(args.blueprint, false, nullptr, stages.get(), &probes,
-                    args.blueprint_text.empty() ? nullptr : &args.blueprint_text);
+                    args.blueprint_text.empty() ? nullptr : &args.blueprint_text,
+                    args.prebuilt ? &*args.prebuilt : nullptr, &args.shot_origins);
   if (!timeline) return kExitInvalid;
 
   // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.

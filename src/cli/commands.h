@@ -40,6 +40,10 @@ struct RenderArgs {
   std::filesystem::path report;   // --report FILE.json: stage-by-stage memory (docs/report.md)
   std::string simulate_pressure;  // --simulate-pressure SPEC: hold pressure there (stress tests)
   ProgressMode progress = ProgressMode::Auto;
+  // When set, this blueprint instead of parsing one (a lowered .otio/.edl cut), with the item
+  // each shot came from, so media problems are named by their place in the cut.
+  std::optional<blueprint::Blueprint> prebuilt;
+  std::vector<std::string> shot_origins;
 };
 
 int run_render(const RenderArgs& args);
@@ -51,6 +55,8 @@ struct PlanArgs {
   int64_t memory_bytes = 0;
   int threads = 0;
   bool json = false;
+  std::optional<blueprint::Blueprint> prebuilt;  // as RenderArgs: a lowered .otio/.edl cut
+  std::vector<std::string> shot_origins;
 };
 int run_plan(const PlanArgs& args);
 
@@ -58,11 +64,11 @@ int run_plan(const PlanArgs& args);
 // `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
 // With `stages`, marks the "parse" and "probe" stages; with `probes`, probes through that cache.
 // With `blueprint_text`, parses that instead of reading `file` (which then names it in messages).
-std::optional<engine::Timeline> load_timeline(const std::filesystem::path& file, bool quiet_json,
-                                              nlohmann::json* json_out,
-                                              memory::StageRecorder* stages = nullptr,
-                                              media::ProbeCache* probes = nullptr,
-                                              const std::string* blueprint_text = nullptr);
+std::optional<engine::Timeline> load_timeline(
+    const std::filesystem::path& file, bool quiet_json, nlohmann::json* json_out,
+    memory::StageRecorder* stages = nullptr, media::ProbeCache* probes = nullptr,
+    const std::string* blueprint_text = nullptr, const blueprint::Blueprint* prebuilt = nullptr,
+    const std::vector<std::string>* shot_origins = nullptr);
 int run_validate(const std::filesystem::path& blueprint, bool json);
 
 // `leancut validate CUT.otio|CUT.edl [--remap OLD=NEW]... [--media-root DIR]... [--missing
@@ -79,6 +85,24 @@ struct InterchangeArgs {
   bool json = false;
 };
 bool is_interchange_file(const std::filesystem::path& file);
+
+// `leancut render|plan CUT.otio|CUT.edl`: the validate options, and how the cut is lowered into
+// a blueprint (docs/interchange.md, "Rendering").
+struct InterchangeRenderArgs {
+  InterchangeArgs source;  // file, --remap, --media-root, --missing, --fps, --reel-map
+  std::string size;        // --size WxH; empty: 1920x1080 (or the settings file's)
+  std::filesystem::path output_settings;  // --output-settings FILE.json: the `output` object
+  int video_track = 0;                    // --video-track N (1 = bottom); 0: the one with clips
+  std::string transitions = "refuse";     // --transitions refuse|cut
+};
+struct PreparedCut {
+  blueprint::Blueprint blueprint;
+  std::vector<std::string> shot_origins;  // per shot: the OTIO path or EDL event it came from
+  int64_t frames = 0;                     // the timeline's duration at the output rate
+};
+// Reads, conforms and lowers the cut; prints every problem (and notes) to stderr. kExitOk with
+// `out` filled, else the exit code (kExitUsage for a bad option, kExitInvalid for problems).
+int prepare_interchange_render(const InterchangeRenderArgs& args, PreparedCut* out);
 int run_validate_interchange(const InterchangeArgs& args);
 int run_probe(const std::filesystem::path& file, bool json);
 

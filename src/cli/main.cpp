@@ -22,6 +22,57 @@ leancut::cli::ProgressMode progress_mode(bool bar, bool json, bool quiet) {
   return ProgressMode::Auto;
 }
 
+// The .otio/.edl options of render and plan (docs/interchange.md, "Rendering").
+void add_interchange_render_options(CLI::App* cmd, leancut::cli::InterchangeRenderArgs& a) {
+  cmd->add_option("--remap", a.source.remaps,
+                  "OLD_PREFIX=NEW_PREFIX: rewrite media paths (.otio/.edl; repeatable)");
+  cmd->add_option("--media-root", a.source.media_roots,
+                  "Find missing media by file name under DIR (.otio/.edl; repeatable)");
+  cmd->add_option("--missing", a.source.missing,
+                  "error (default): list every missing file; slate: a grey slate stands in");
+  cmd->add_option("--fps", a.source.fps,
+                  "Output rate (default: the timeline's; an EDL's rate, default 24; 29.97 = "
+                  "30000/1001)");
+  cmd->add_option("--reel-map", a.source.reel_map,
+                  "EDL reel -> file map: one \"REEL = PATH\" a line");
+  cmd->add_option("--size", a.size, "Output size WxH (default 1920x1080)");
+  cmd->add_option("--output-settings", a.output_settings,
+                  "JSON file: the blueprint's \"output\" object (codecs, size, fps, ...)");
+  cmd->add_option("--video-track", a.video_track,
+                  "Render this video track (1 = bottom) when several have clips")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option(
+      "--transitions", a.transitions,
+      "refuse (default): dissolves are an error; cut: each becomes a cut at its centre");
+}
+
+constexpr const char* kInterchangeRenderOptions[] = {
+    "--remap", "--media-root",      "--missing",     "--fps",        "--reel-map",
+    "--size",  "--output-settings", "--video-track", "--transitions"};
+
+// Lowers an .otio/.edl into `prebuilt`; refuses the cut options with a blueprint. -1: go on.
+int prepare_or_refuse(CLI::App* cmd, const std::filesystem::path& file,
+                      leancut::cli::InterchangeRenderArgs& a,
+                      std::optional<leancut::blueprint::Blueprint>& prebuilt,
+                      std::vector<std::string>& origins) {
+  using namespace leancut::cli;
+  if (!is_interchange_file(file)) {
+    for (const char* option : kInterchangeRenderOptions) {
+      if (cmd->count(option) > 0) {
+        std::fprintf(stderr, "leancut: %s applies to .otio and .edl files only\n", option);
+        return kExitUsage;
+      }
+    }
+    return -1;
+  }
+  a.source.file = file;
+  PreparedCut cut;
+  if (int code = prepare_interchange_render(a, &cut); code != kExitOk) return code;
+  prebuilt = std::move(cut.blueprint);
+  origins = std::move(cut.shot_origins);
+  return -1;
+}
+
 int64_t parse_memory_or_exit(const std::string& text, const char* option = "--memory") {
   if (text.empty()) return 0;
   auto bytes = leancut::memory::parse_size(text);
@@ -50,7 +101,9 @@ int main(int argc, char** argv) {
   bool json_progress = false;
   bool quiet = false;
   CLI::App* cmd_render = app.add_subcommand("render", "Render a blueprint to a video file");
-  cmd_render->add_option("blueprint", render.blueprint, "Blueprint JSON file")->required();
+  cmd_render
+      ->add_option("blueprint", render.blueprint, "Blueprint JSON file, or an .otio or .edl cut")
+      ->required();
   cmd_render->add_option("-o,--output", render.output, "Output file (.mp4, .mov, .mkv, .ts)")
       ->required();
   cmd_render->add_option("--memory", render_memory,
@@ -76,6 +129,8 @@ int main(int argc, char** argv) {
   cmd_render->add_flag("--json-progress", json_progress,
                        "Print one JSON object per line (progress, then a summary)");
   cmd_render->add_flag("-q,--quiet", quiet, "No progress bar");
+  InterchangeRenderArgs render_cut;
+  add_interchange_render_options(cmd_render, render_cut);
 
   std::filesystem::path validate_path;
   bool validate_json = false;
@@ -103,7 +158,8 @@ int main(int argc, char** argv) {
   std::string plan_memory = "256M";
   CLI::App* cmd_plan = app.add_subcommand(
       "plan", "Estimate a render's peak memory and the settings that fit a budget");
-  cmd_plan->add_option("blueprint", plan.blueprint, "Blueprint JSON file")->required();
+  cmd_plan->add_option("blueprint", plan.blueprint, "Blueprint JSON file, or an .otio or .edl cut")
+      ->required();
   cmd_plan->add_option("--memory", plan_memory, "Peak RSS budget, binary units (default 256M)");
   cmd_plan
       ->add_option("--threads", plan.threads,
@@ -111,6 +167,8 @@ int main(int argc, char** argv) {
                    "the cgroup allows)")
       ->check(CLI::Range(0, 64));
   cmd_plan->add_flag("--json", plan.json, "Print one JSON object");
+  InterchangeRenderArgs plan_cut;
+  add_interchange_render_options(cmd_plan, plan_cut);
 
   std::filesystem::path probe_path;
   bool probe_json = false;
@@ -247,10 +305,20 @@ int main(int argc, char** argv) {
     if (*cmd_render) {
       render.memory_bytes = parse_memory_or_exit(render_memory);
       render.progress = progress_mode(bar, json_progress, quiet);
+      if (int code = prepare_or_refuse(cmd_render, render.blueprint, render_cut, render.prebuilt,
+                                       render.shot_origins);
+          code >= 0) {
+        return code;
+      }
       return run_render(render);
     }
     if (*cmd_plan) {
       plan.memory_bytes = parse_memory_or_exit(plan_memory);
+      if (int code = prepare_or_refuse(cmd_plan, plan.blueprint, plan_cut, plan.prebuilt,
+                                       plan.shot_origins);
+          code >= 0) {
+        return code;
+      }
       return run_plan(plan);
     }
     if (*cmd_serve) {

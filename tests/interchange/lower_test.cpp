@@ -1,0 +1,216 @@
+// Lowering the editorial model into a blueprint: frame-exact boundaries, gaps and slates as colour
+// shots, speed and freeze, transitions refused or cut at their centre, one video track.
+#include "interchange/lower.h"
+
+// GCC 12 warns that a moved std::variant<Clip, Gap, Transition> temporary "may be used
+// uninitialized" (a known false positive with -O2 variant moves); the items here are complete.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "blueprint/parse.h"
+#include "interchange/helpers.h"
+#include "time/time_range.h"
+
+namespace leancut::interchange {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::messages;
+
+Clip clip(const std::string& name, Rational start, Rational duration, std::string origin) {
+  Clip c;
+  c.name = name;
+  c.media_path = "/media/" + name + ".mov";
+  c.source_range = {start, start + duration};
+  c.origin = std::move(origin);
+  return c;
+}
+
+Gap gap(Rational duration, std::string origin) {
+  return Gap{duration, std::move(origin)};
+}
+
+Transition dissolve(Rational in_offset, Rational out_offset, std::string origin) {
+  return Transition{Transition::Kind::Dissolve, "SMPTE_Dissolve", in_offset, out_offset,
+                    std::move(origin)};
+}
+
+Timeline one_track(std::vector<Item> items, Rational rate = Rational{24}) {
+  Timeline t;
+  t.rate = rate;
+  Track v;
+  v.name = "V1";
+  v.origin = "tracks.children[0]";
+  v.items = std::move(items);
+  t.video.push_back(std::move(v));
+  return t;
+}
+
+LowerOptions at(Rational fps) {
+  LowerOptions o;
+  o.output.fps = fps;
+  o.output.width = 1920;
+  o.output.height = 1080;
+  return o;
+}
+
+// What the engine will make of a shot: round(out × fps/s) − round(in × fps/s) frames.
+int64_t engine_frames(const blueprint::Shot& s, Rational fps) {
+  if (s.color) return frame_index_at(s.duration, fps);
+  const Rational grid = s.freeze ? fps : fps / s.speed;
+  return frame_count(TimeRange{std::get<Rational>(s.in), std::get<Rational>(s.out)}, grid);
+}
+
+int64_t engine_total(const blueprint::Blueprint& bp) {
+  int64_t n = 0;
+  for (const auto& s : bp.shots) n += engine_frames(s, bp.output.fps);
+  return n;
+}
+
+TEST(Lower, ClipsAndGapsBecomeShotsAndBlack) {
+  Timeline t = one_track({clip("a", Rational{10, 24}, Rational{2}, "c0"), gap(Rational{1}, "c1"),
+                          clip("b", Rational{0}, Rational{1, 2}, "c2")});
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& shots = l.blueprint->shots;
+  ASSERT_EQ(shots.size(), 3u);
+  EXPECT_EQ(shots[0].source, "/media/a.mov");
+  EXPECT_EQ(std::get<Rational>(shots[0].in), (Rational{10, 24}));
+  EXPECT_EQ(std::get<Rational>(shots[0].out), (Rational{10, 24} + Rational{2}));
+  ASSERT_TRUE(shots[1].color.has_value());
+  EXPECT_EQ(*shots[1].color, (blueprint::Rgb{0, 0, 0}));
+  EXPECT_EQ(shots[1].duration, Rational{1});
+  EXPECT_EQ(l.shot_origins, (std::vector<std::string>{"c0", "c1", "c2"}));
+  EXPECT_EQ(l.frames, 84);
+  EXPECT_EQ(engine_total(*l.blueprint), 84);
+  // What lowering makes is a blueprint by the parser's rules too (written and read back).
+  blueprint::ParseResult again = blueprint::parse_blueprint(blueprint::to_json(*l.blueprint), "/");
+  EXPECT_TRUE(again.ok()) << (again.diagnostics.empty() ? "" : again.diagnostics[0].to_string());
+}
+
+// 5 frames at 24 fps are 6.25 frames at 30: boundaries on the output grid keep the total at
+// round(duration × 30) however the items fall between frames.
+TEST(Lower, FrameCountIsExactAtAnotherRate) {
+  std::vector<Item> items;
+  for (int i = 0; i < 7; ++i) {
+    items.push_back(
+        clip("c" + std::to_string(i), Rational{i, 24}, Rational{5, 24}, "c" + std::to_string(i)));
+  }
+  Timeline t = one_track(std::move(items));
+  for (Rational fps : {Rational{30}, Rational{25}, Rational{30000, 1001}, Rational{60}}) {
+    Lowered l = lower(t, at(fps));
+    ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+    const int64_t expected = frame_index_at(t.duration(), fps);
+    EXPECT_EQ(l.frames, expected) << fps.to_string();
+    EXPECT_EQ(engine_total(*l.blueprint), expected) << fps.to_string();
+  }
+}
+
+TEST(Lower, SpeedReadsMoreMediaAndFreezeHolds) {
+  Clip fast = clip("fast", Rational{1}, Rational{1}, "c0");
+  fast.effect = {TimeEffect::Kind::LinearSpeed, Rational{2}};
+  Clip still = clip("still", Rational{3}, Rational{1, 2}, "c1");
+  still.effect = {TimeEffect::Kind::Freeze, Rational{1}};
+  Lowered l = lower(one_track({fast, still}), at(Rational{24}));
+  ASSERT_TRUE(l.ok());
+  const auto& s = l.blueprint->shots;
+  EXPECT_EQ(s[0].speed, Rational{2});
+  EXPECT_EQ(std::get<Rational>(s[0].in), Rational{1});
+  EXPECT_EQ(std::get<Rational>(s[0].out), Rational{3});
+  EXPECT_TRUE(s[1].freeze);
+  EXPECT_EQ(std::get<Rational>(s[1].in), Rational{3});
+  EXPECT_EQ(std::get<Rational>(s[1].out), (Rational{7, 2}));
+  EXPECT_EQ(engine_total(*l.blueprint), 36);
+}
+
+TEST(Lower, MediaTimeCountsFromTheAvailableRangeStart) {
+  Clip c = clip("a", Rational{86400 + 48, 24}, Rational{1}, "c0");
+  c.available_range = TimeRange{Rational{86400, 24}, Rational{86400 + 240, 24}};
+  Lowered l = lower(one_track({c}), at(Rational{24}));
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(std::get<Rational>(l.blueprint->shots[0].in), Rational{2});
+}
+
+TEST(Lower, MissingMediaBecomesAGreySlate) {
+  Clip c = clip("lost", Rational{0}, Rational{1}, "c0");
+  c.media_path.clear();
+  c.media_missing = true;
+  Lowered l = lower(one_track({c}), at(Rational{24}));
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(l.blueprint->shots[0].color.has_value());
+  EXPECT_EQ(*l.blueprint->shots[0].color, kSlateColour);
+  EXPECT_EQ(l.blueprint->shots[0].color_text, "#404040");
+  EXPECT_EQ(l.blueprint->shots[0].duration, Rational{1});
+}
+
+TEST(Lower, TransitionsAreRefusedNamingBothClips) {
+  Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0"),
+                          dissolve(Rational{6, 24}, Rational{6, 24}, "c1"),
+                          clip("B", Rational{1}, Rational{1}, "c2")});
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_FALSE(l.ok());
+  ASSERT_EQ(l.problems.size(), 1u);
+  EXPECT_EQ(l.problems[0].origin, "c1");
+  EXPECT_THAT(l.problems[0].message, HasSubstr("clip \"A\" (c0) and clip \"B\" (c2)"));
+  EXPECT_THAT(l.problems[0].message, HasSubstr("--transitions cut"));
+}
+
+// An EDL dissolve (in_offset 0, out_offset 12 frames): the cut moves to its centre, 6 frames
+// after the written cut; the outgoing clip runs on into its handle, the incoming one starts later.
+TEST(Lower, TransitionsAsCutsSitAtTheirCentre) {
+  Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0"),
+                          dissolve(Rational{0}, Rational{12, 24}, "c1"),
+                          clip("B", Rational{1}, Rational{1}, "c2")});
+  LowerOptions o = at(Rational{24});
+  o.transitions = TransitionPolicy::Cut;
+  Lowered l = lower(t, o);
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& s = l.blueprint->shots;
+  EXPECT_EQ(std::get<Rational>(s[0].out), (Rational{2} + Rational{6, 24}));
+  EXPECT_EQ(std::get<Rational>(s[1].in), (Rational{1} + Rational{6, 24}));
+  EXPECT_EQ(engine_total(*l.blueprint), 72);
+  EXPECT_THAT(messages(l.notes), ::testing::Contains(HasSubstr("rendered as a cut")));
+}
+
+TEST(Lower, SeveralVideoTracksWithClipsAreRefusedUnlessOneIsPicked) {
+  Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0")});
+  Track v2;
+  v2.name = "titles";
+  v2.origin = "tracks.children[1]";
+  v2.items = {gap(Rational{1, 2}, "g"), clip("T", Rational{0}, Rational{1}, "t")};
+  t.video.push_back(v2);
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_FALSE(l.ok());
+  ASSERT_EQ(l.problems.size(), 1u);
+  EXPECT_EQ(l.problems[0].origin, "tracks.children[1]");
+  EXPECT_THAT(l.problems[0].message, HasSubstr("V2 \"titles\""));
+  EXPECT_THAT(l.problems[0].message, HasSubstr("--video-track"));
+
+  LowerOptions o = at(Rational{24});
+  o.video_track = 2;
+  l = lower(t, o);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l.blueprint->shots.size(), 3u);  // black, T, then black to the timeline's end
+  EXPECT_TRUE(l.blueprint->shots[0].color.has_value());
+  EXPECT_TRUE(l.blueprint->shots[2].color.has_value());
+  EXPECT_EQ(engine_total(*l.blueprint), 48);
+
+  o.video_track = 3;
+  l = lower(t, o);
+  ASSERT_FALSE(l.ok());
+  EXPECT_THAT(l.problems[0].message, HasSubstr("the timeline has 2 video tracks"));
+}
+
+TEST(Lower, UpperTracksOfGapsOnlyAreFine) {
+  Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0")});
+  Track v2;
+  v2.origin = "tracks.children[1]";
+  v2.items = {gap(Rational{2}, "g")};
+  t.video.push_back(v2);
+  EXPECT_TRUE(lower(t, at(Rational{24})).ok());
+}
+
+}  // namespace
+}  // namespace leancut::interchange
