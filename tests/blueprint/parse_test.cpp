@@ -363,10 +363,10 @@ TEST(Parse, UnknownShotField) {
   EXPECT_THAT(errors(R"({"version": 1, "shots": [)" + std::string(kShot) + "," + kShot + "," +
                      kShot + R"(, {"source": "a.mp4", "in": 0, "out": 1, "fps": 30}]})"),
               ElementsAre("shots[3].fps: unknown field (known: source, in, out, fit, focus, audio, "
-                          "name, speed, freeze, gain_db)"));
+                          "name, speed, freeze, gain_db, text)"));
   EXPECT_THAT(errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
               ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
-                          "in, out, fit, focus, audio, name, speed, freeze, gain_db)",
+                          "in, out, fit, focus, audio, name, speed, freeze, gain_db, text)",
                           "shots[0].source: required field is missing"));
 }
 
