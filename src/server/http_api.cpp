@@ -928,7 +928,11 @@ void HttpApi::Impl::routes() {
     const fs::path file = fs::path(job->output_path) / name;
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
-      if (!fs::is_directory(job->output_path, ec)) return serve_file(job->id, "", "", res);
+      if (!fs::is_directory(job->output_path, ec)) {
+        return send_error(
+            res,
+            {410, "output_gone", "job " + job->id + ": the output was removed (TTL cleanup)", {}});
+      }
       return send_error(res, {404, "not_found", "job " + job->id + " has no image " + name, {}});
     }
     serve_file(job->id, file.string(), file.extension() == ".png" ? "image/png" : "image/jpeg",

@@ -123,7 +123,10 @@ std::optional<FramesJob> parse_frames(const json& request, FieldProblems& proble
   }
   if (auto start = optional_seconds(request, "start", problems)) job.start = *start;
   if (auto end = optional_seconds(request, "end", problems)) job.end = *end;
-  if (!job.end.empty() && request["end"].get<double>() <= request.value("start", 0.0)) {
+  const double start = request.contains("start") && request["start"].is_number()
+                           ? request["start"].get<double>()
+                           : 0.0;
+  if (!job.end.empty() && request["end"].get<double>() <= start) {
     problems.invalid.push_back({"end", "must be after start"});
   }
   if (!problems.empty()) return std::nullopt;

@@ -467,6 +467,9 @@ TEST_F(HttpApiTest, ReframeAndFramesFieldsAreCheckedWithTheirPaths) {
                "quality": 101, "start": 4, "end": 2})");
   EXPECT_EQ(r.status, 422);
   EXPECT_THAT(detail_paths(r.body), ElementsAre("every", "format", "quality", "end"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 1, "start": "2", "end": 1})");
+  EXPECT_EQ(r.status, 400) << "a malformed start beside an end";
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("start"));
   r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 1, "start": -1})");
   EXPECT_EQ(r.status, 422);
   EXPECT_THAT(detail_paths(r.body), ElementsAre("start"));
