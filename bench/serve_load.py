@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Load benchmark for `leancut serve`: N concurrent submissions of short renders.
+"""Load benchmark for `leancut serve`: N concurrent submissions of short renders or reframes.
 
 Starts a server on a free port with a fresh data directory, makes the standard test media,
 submits N (default 100) short inline renders from N threads at once, polls until every job is
@@ -11,6 +11,12 @@ child process and no temp file is left.
 
     /usr/bin/python3 bench/serve_load.py                     # 100 jobs
     /usr/bin/python3 bench/serve_load.py --jobs 30 --memory 1G --max-running 2 --max-queued 200
+    /usr/bin/python3 bench/serve_load.py --kind reframe      # 100 reframes to 1080x1920
+
+--kind reframe first cuts a short 1080p clip (--seconds of b_1080p25.mp4, rendered at
+1920x1080 by `leancut render`) into the media root, then submits N reframe jobs of it to 9:16,
+1080x1920, at once; each job's output is 1080x1920. The peak that matters there is the whole
+tree's (server + reframe children), which the script samples every 50 ms.
 
 A benchmark, not a test: exit 0 unless the script itself fails; PASS/FAIL lines are printed.
 Python 3 stdlib only.
@@ -85,7 +91,9 @@ def main() -> int:
     ap.add_argument("--memory", default="1G", help="the server's --memory")
     ap.add_argument("--max-running", default="2")
     ap.add_argument("--max-queued", default="1000")
-    ap.add_argument("--seconds", type=float, default=1.0, help="length of each render")
+    ap.add_argument("--kind", choices=("render", "reframe"), default="render")
+    ap.add_argument("--seconds", type=float, default=1.0,
+                    help="length of each render (reframe: of the 1080p clip)")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="an extra argument for `leancut serve` (repeatable)")
     args = ap.parse_args()
@@ -93,6 +101,13 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="leancut-serve-load-"))
     media = work / "media"
     subprocess.run([args.binary, "testmedia", str(media)], check=True, stdout=subprocess.DEVNULL)
+    if args.kind == "reframe":
+        cut = {"version": 1, "output": {"width": 1920, "height": 1080, "fps": 25},
+               "shots": [{"source": str(media / "b_1080p25.mp4"), "in": 0, "out": args.seconds}]}
+        (work / "cut.json").write_text(json.dumps(cut))
+        subprocess.run([args.binary, "render", str(work / "cut.json"), "-o",
+                        str(media / "short_1080p.mp4"), "-q"], check=True,
+                       stdout=subprocess.DEVNULL)
     server = subprocess.Popen(
         [args.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(work / "data"),
          "--media-root", str(media), "--memory", args.memory, "--max-running", args.max_running,
@@ -109,6 +124,9 @@ def main() -> int:
           "output": {"width": 320, "height": 180, "fps": 30, "video": {"preset": "ultrafast"}},
           "shots": [{"source": "a_720p30.mp4", "in": 0, "out": args.seconds}]}
     body = json.dumps({"kind": "render", "blueprint": bp}).encode()
+    if args.kind == "reframe":
+        body = json.dumps({"kind": "reframe", "input": "short_1080p.mp4", "aspect": "9:16",
+                           "size": "1080x1920"}).encode()
 
     # The whole tree's RSS (server + running renders), sampled every 50 ms while the load runs.
     tree_peak = [0]
@@ -145,8 +163,10 @@ def main() -> int:
     for a in answers:
         by_status[a[0]] = by_status.get(a[0], 0) + 1
     accepted = [a[1]["id"] for a in answers if a[0] == 202]
+    estimates = sorted({a[1]["estimate_bytes"] for a in answers if a[0] == 202})
 
     final: dict[str, str] = {}
+    peaks: list[int] = []
     deadline = time.monotonic() + 1800
     while len(final) < len(accepted) and time.monotonic() < deadline:
         for job_id in accepted:
@@ -155,6 +175,8 @@ def main() -> int:
             _, j = request("GET", f"{base}/v1/jobs/{job_id}")
             if j.get("state") in ("succeeded", "failed", "canceled"):
                 final[job_id] = j["state"]
+                if "peak_bytes" in j:
+                    peaks.append(j["peak_bytes"])
         time.sleep(0.5)
     wall = time.monotonic() - t_start
     sampling.set()
@@ -187,7 +209,12 @@ def main() -> int:
           f"max {latencies[-1] * 1000:.0f} ms")
     print(f"outcomes: {outcomes}, not final after the deadline: {lost}")
     ok = outcomes.get("succeeded", 0)
-    print(f"throughput: {ok} renders in {wall:.1f} s = {ok / wall:.2f} jobs/s")
+    print(f"throughput: {ok} {args.kind}s in {wall:.1f} s = {ok / wall:.2f} jobs/s")
+    if estimates and peaks:
+        print(f"each job: estimate {estimates[0] / 1048576:.1f}"
+              f"{'' if len(estimates) == 1 else '-' + format(estimates[-1] / 1048576, '.1f')} MiB, "
+              f"measured peak RSS (its report) max {max(peaks) / 1048576:.1f} MiB, "
+              f"median {statistics.median(peaks) / 1048576:.1f} MiB")
     print(f"server peak RSS: {peak / 1048576:.1f} MiB (VmHWM); server + renders, sampled "
           f"every 50 ms: {tree_peak[0] / 1048576:.1f} MiB at the peak")
     print(f"machine: {os.cpu_count()} CPUs, load average at the end "

@@ -16,8 +16,10 @@
 #include <sstream>
 #include <thread>
 
+#include "blueprint/parse.h"
 #include "cli/commands.h"
 #include "cli/planning.h"
+#include "cli/reframe.h"
 #include "media/probe_cache.h"
 #include "memory/cgroup.h"
 #include "memory/ledger.h"
@@ -105,6 +107,20 @@ void remove_orphans(const fs::path& data_dir, server::JobStore& store) {
   }
 }
 
+// What a `leancut frames` child peaks at: it streams one picture at a time (decode → scale →
+// encode → file), so its peak does not grow with the video's length (every=1 and every=25 over
+// the same 8 s 1080p clip: both 100.1 MiB) but with the picture's size: the decoder's reference
+// and threading frames, the scaled copy, the encoder's buffers. Measured 2026-11-26 on 2 CPUs
+// (docs/benchmarks.md, "leancut frames peak RSS"), jpg, every=1: a fresh process 41.9 MiB;
+// 640x360 58.6 MiB, 1280x720 74.3 MiB, 1920x1080 100.1 MiB: a line of 11.5 MiB + 23.6 bytes per
+// pixel above the baseline (png is lower: 89.3 MiB at 1080p). The estimate takes 16 MiB + 32
+// bytes per pixel, a third above the line, since the decoder's frame threads grow with the CPUs.
+int64_t frames_estimate_bytes(int64_t baseline_bytes, int width, int height) {
+  constexpr int64_t kFixedBytes = 16LL << 20;
+  constexpr int64_t kBytesPerPixel = 32;
+  return baseline_bytes + kFixedBytes + kBytesPerPixel * int64_t{width} * int64_t{height};
+}
+
 // How the server checks a submission: the same parsing, probing and planning as `leancut plan`,
 // through the server's probe cache (a source is probed once across submissions), for the child
 // that will run it (its baseline RSS and thread count, not the server's).
@@ -114,9 +130,61 @@ struct BlueprintChecker {
   int child_threads = 0;
 
   server::BlueprintCheck operator()(const fs::path& file, int64_t budget_bytes) const {
+    return check(file, nullptr, budget_bytes);
+  }
+
+  // A reframe is a one-shot render: its blueprint is built as `leancut reframe` builds it
+  // (cli/reframe.h) and planned as any render's. Problems name the request's fields.
+  server::BlueprintCheck reframe(const server::ReframeJob& job, int64_t budget_bytes) const {
+    server::BlueprintCheck out;
+    Result<media::ProbeInfo> probe = probes->probe(job.input);
+    if (!probe || !probe->video) {
+      out.errors.emplace_back(
+          "input", probe ? job.input.string() + " has no video stream" : probe.error().message);
+      return out;
+    }
+    ReframeProblem problem;
+    const ReframeOptions options{.aspect = job.aspect, .size = job.size, .focus = job.focus};
+    Result<blueprint::Blueprint> bp =
+        reframe_blueprint(options, job.input, *probe->video, &problem);
+    if (!bp) {
+      out.errors.emplace_back(problem.field, problem.message);
+      return out;
+    }
+    const std::string text = blueprint::to_json(*bp);
+    out = check("reframe " + job.input.string(), &text, budget_bytes);
+    // The blueprint is ours, not the client's: its paths mean nothing to them.
+    for (auto& [path, message] : out.errors) path = "input";
+    return out;
+  }
+
+  // frames plans nothing: it streams (frames_estimate_bytes says what that costs).
+  server::BlueprintCheck frames(const server::FramesJob& job, int64_t budget_bytes) const {
+    server::BlueprintCheck out;
+    Result<media::ProbeInfo> probe = probes->probe(job.input);
+    if (!probe || !probe->video) {
+      out.errors.emplace_back(
+          "input", probe ? job.input.string() + " has no video stream" : probe.error().message);
+      return out;
+    }
+    const media::VideoInfo& v = *probe->video;
+    out.duration_seconds = v.duration.to_double();
+    out.estimate_bytes = frames_estimate_bytes(child_baseline_bytes, v.width, v.height);
+    out.fits = out.estimate_bytes <= budget_bytes || budget_bytes <= 0;
+    if (!out.fits) {
+      out.refusal = "needs about " + memory::format_bytes(out.estimate_bytes) + ", the budget is " +
+                    memory::format_bytes(budget_bytes) + " for all running jobs together";
+    }
+    return out;
+  }
+
+ private:
+  server::BlueprintCheck check(const fs::path& file, const std::string* text,
+                               int64_t budget_bytes) const {
     server::BlueprintCheck out;
     nlohmann::json report;
-    std::optional<engine::Timeline> timeline = load_timeline(file, true, &report, nullptr, probes);
+    std::optional<engine::Timeline> timeline =
+        load_timeline(file, true, &report, nullptr, probes, text);
     if (!timeline) {
       for (const auto& e : report.value("errors", nlohmann::json::array())) {
         out.errors.emplace_back(e.value("path", ""), e.value("message", ""));
@@ -262,6 +330,11 @@ int run_serve(const ServeArgs& args) {
                            .ledger = ledger.get(),
                            .max_output_bytes = args.max_output_bytes};
   server::JobRunner runner(**store, ro);
+  const BlueprintChecker checker{.probes = &probes,
+                                 // A fresh process of this binary: the server's RSS before it
+                                 // has served anything.
+                                 .child_baseline_bytes = sample.rss_bytes,
+                                 .child_threads = child_threads};
   server::ApiOptions ao{.media_roots = roots,
                         .data_dir = data_dir,
                         .budget_bytes = budget,
@@ -273,11 +346,15 @@ int run_serve(const ServeArgs& args) {
                         .max_pending = args.max_pending,
                         .max_shots = args.max_shots,
                         .max_duration_seconds = args.max_duration_seconds,
-                        .check = BlueprintChecker{.probes = &probes,
-                                                  // A fresh process of this binary: the server's
-                                                  // RSS before it has served anything.
-                                                  .child_baseline_bytes = sample.rss_bytes,
-                                                  .child_threads = child_threads},
+                        .check = checker,
+                        .check_reframe =
+                            [&checker](const server::ReframeJob& job, int64_t budget_bytes) {
+                              return checker.reframe(job, budget_bytes);
+                            },
+                        .check_frames =
+                            [&checker](const server::FramesJob& job, int64_t budget_bytes) {
+                              return checker.frames(job, budget_bytes);
+                            },
                         .sample = {},
                         .fixed_pressure = fixed_pressure,
                         .ledger = ledger.get(),

@@ -228,6 +228,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   cmd_reframe->add_option("--report", reframe.render.report,
                           "Write stage-by-stage memory figures as JSON (docs/report.md)");
+  // As render's: the job server passes its children the same options whatever their kind.
+  cmd_reframe->add_option("--simulate-pressure", reframe.render.simulate_pressure,
+                          "Hold memory pressure at SPEC, as render does; for stress tests");
   cmd_reframe->add_flag("--progress", bar, "Show a progress bar even when not on a terminal");
   cmd_reframe->add_flag("--json-progress", json_progress,
                         "Print one JSON object per line (progress, then a summary)");

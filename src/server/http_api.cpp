@@ -181,6 +181,7 @@ json job_json(const JobRecord& j) {
   if (j.cancel_requested) out["cancel_requested"] = true;
   if (j.started_ms) out["started_ms"] = *j.started_ms;
   if (j.finished_ms) out["finished_ms"] = *j.finished_ms;
+  // frames: the URL answers the index of its images.
   if (j.state == JobState::Succeeded) out["output_url"] = "/v1/jobs/" + j.id + "/output";
   return out;
 }
@@ -239,6 +240,27 @@ struct HttpApi::Impl {
 
   void routes();
   void post_job(const httplib::Request& req, httplib::Response& res);
+  // A checked job ready for the store.
+  struct Submission {
+    json stored;  // what the store keeps (kind, sources or input made absolute)
+    int64_t estimate_bytes = 0;
+    double duration_seconds = 0;
+  };
+  // Each returns the submission, or fills `err` (and `reason`, the metrics' rejection reason).
+  std::optional<Submission> render_submission(const json& request, ApiError& err,
+                                              const char*& reason);
+  std::optional<Submission> input_submission(const std::string& kind, const json& request,
+                                             ApiError& err, const char*& reason);
+  std::optional<Submission> checked(const BlueprintCheck& check, json stored, const char* what,
+                                    ApiError& err, const char*& reason) const;
+  // GET output: the job when it has succeeded; else the error is sent and the result is one.
+  Result<JobRecord> finished_job(const std::string& id, httplib::Response& res);
+  json image_index(const JobRecord& job) const;
+  // `path` from disk in 64 KiB chunks, with Range; 410 when it is gone.
+  void serve_file(const std::string& id, const std::string& path, const char* content_type,
+                  httplib::Response& res);
+  // `input` resolved inside a media root (422 naming "input" otherwise).
+  std::optional<fs::path> resolve_input(const std::string& given, ApiError& err) const;
   Result<json> blueprint_of(const json& request, fs::path& base_dir, ApiError& err);
   bool rewrite_sources(json& blueprint, const fs::path& base_dir, ApiError& err) const;
   bool queue_full(ApiError& err);
@@ -465,6 +487,21 @@ bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
   return false;
 }
 
+namespace {
+
+// A list of problems as the error's details, and its message: "N problems, the first: PATH: ...".
+ApiError problems_error(int status, std::string code, const std::vector<FieldProblem>& problems) {
+  json details = json::array();
+  for (const FieldProblem& p : problems)
+    details.push_back({{"path", p.path}, {"message", p.message}});
+  std::string message = std::to_string(problems.size()) + " problem" +
+                        (problems.size() == 1 ? "" : "s") + ", the first: " + problems[0].path +
+                        ": " + problems[0].message;
+  return {status, std::move(code), std::move(message), std::move(details)};
+}
+
+}  // namespace
+
 void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res) {
   // The body is already in memory (httplib read it, up to max_body_bytes); charged while handled.
   const memory::Lease body_lease =
@@ -496,11 +533,15 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
     return refuse("invalid");
   }
   if (!request.contains("kind")) {
-    err = {400, "missing_kind", "missing \"kind\" (one of: render)", {}};
+    err = {400, "missing_kind", std::string("missing \"kind\" (one of: ") + kKnownKinds + ")", {}};
     return refuse("invalid");
   }
-  if (!request["kind"].is_string() || request["kind"].get<std::string>() != "render") {
-    err = {400, "unknown_kind", "unknown kind " + request["kind"].dump() + " (one of: render)", {}};
+  const std::string kind = request["kind"].is_string() ? request["kind"].get<std::string>() : "";
+  if (kind != "render" && kind != "reframe" && kind != "frames") {
+    err = {400,
+           "unknown_kind",
+           "unknown kind " + request["kind"].dump() + " (one of: " + kKnownKinds + ")",
+           {}};
     return refuse("invalid");
   }
   // Cheap refusals before the expensive check (which probes every source).
@@ -512,63 +553,28 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
            {}};
     return refuse("memory_pressure");
   }
-  fs::path base_dir;
-  Result<json> blueprint = blueprint_of(request, base_dir, err);
-  if (!blueprint) return refuse("invalid");
-  if (!rewrite_sources(*blueprint, base_dir, err)) return refuse("invalid");
-  if (blueprint->contains("shots") && (*blueprint)["shots"].is_array() &&
-      static_cast<int64_t>((*blueprint)["shots"].size()) > options.max_shots) {
-    err = {422,
-           "too_many_shots",
-           "shots: " + std::to_string((*blueprint)["shots"].size()) + " shots; this server takes " +
-               std::to_string(options.max_shots) + " at most",
-           {}};
-    return refuse("limit");
+  const char* reason = "invalid";
+  std::optional<Submission> submission = kind == "render"
+                                             ? render_submission(request, err, reason)
+                                             : input_submission(kind, request, err, reason);
+  if (!submission) {
+    if (err.status == 500) return send_error(res, err);
+    return refuse(reason);
   }
-
-  std::error_code ec;
-  fs::create_directories(options.data_dir / "tmp", ec);
-  const TempFile file(options.data_dir / "tmp" / ("check-" + random_hex(8) + ".json.partial"));
-  {
-    std::ofstream out(file.path(), std::ios::binary);
-    out << blueprint->dump(2) << "\n";
-    if (!out) {
-      send_error(res, {500, "internal", "cannot write " + file.path().string(), {}});
-      return;
-    }
-  }
-  const BlueprintCheck check = options.check(file.path(), options.budget_bytes);
-  if (!check.errors.empty()) {
-    json details = json::array();
-    for (const auto& [path, message] : check.errors) {
-      details.push_back({{"path", path}, {"message", message}});
-    }
-    err = {422, "invalid_blueprint",
-           std::to_string(check.errors.size()) + " problem" +
-               (check.errors.size() == 1 ? "" : "s") + ", the first: " + check.errors[0].first +
-               ": " + check.errors[0].second,
-           details};
-    return refuse("invalid");
-  }
-  if (!check.fits) {
-    err = {422, "over_budget", check.refusal, {}};
-    return refuse("over_budget");
-  }
-  if (check.duration_seconds > options.max_duration_seconds) {
+  if (submission->duration_seconds > options.max_duration_seconds) {
     err = {422,
            "too_long",
-           "the output would last " + std::to_string(static_cast<int64_t>(check.duration_seconds)) +
+           "the output would last " +
+               std::to_string(static_cast<int64_t>(submission->duration_seconds)) +
                " s; this server renders " +
                std::to_string(static_cast<int64_t>(options.max_duration_seconds)) + " s at most",
            {}};
     return refuse("limit");
   }
-  json stored = {{"kind", "render"}, {"blueprint", *blueprint}};
-  if (request.contains("blueprint_path")) stored["blueprint_path"] = request["blueprint_path"];
   Result<JobRecord> job = [&]() -> Result<JobRecord> {
     std::lock_guard lock(enqueue_mu);
     if (queue_full(err)) return Error{ErrorCode::InvalidInput, ""};
-    return store.enqueue("render", stored.dump(), check.estimate_bytes);
+    return store.enqueue(kind, submission->stored.dump(), submission->estimate_bytes);
   }();
   if (!job) {
     if (err.status == 429) return refuse("queue_full");
@@ -580,6 +586,123 @@ void HttpApi::Impl::post_job(const httplib::Request& req, httplib::Response& res
   send_json(
       res, 202,
       {{"id", job->id}, {"state", to_string(job->state)}, {"estimate_bytes", job->estimate_bytes}});
+}
+
+// The check's verdict as the submission, or the refusal in `err` (and `reason` for metrics).
+std::optional<HttpApi::Impl::Submission> HttpApi::Impl::checked(const BlueprintCheck& check,
+                                                                json stored, const char* what,
+                                                                ApiError& err,
+                                                                const char*& reason) const {
+  if (!check.errors.empty()) {
+    std::vector<FieldProblem> problems;
+    for (const auto& [path, message] : check.errors) problems.push_back({path, message});
+    err = problems_error(422, what, problems);
+    return std::nullopt;
+  }
+  if (!check.fits) {
+    err = {422, "over_budget", check.refusal, {}};
+    reason = "over_budget";
+    return std::nullopt;
+  }
+  return Submission{std::move(stored), check.estimate_bytes, check.duration_seconds};
+}
+
+std::optional<HttpApi::Impl::Submission> HttpApi::Impl::render_submission(const json& request,
+                                                                          ApiError& err,
+                                                                          const char*& reason) {
+  fs::path base_dir;
+  Result<json> blueprint = blueprint_of(request, base_dir, err);
+  if (!blueprint) return std::nullopt;
+  if (!rewrite_sources(*blueprint, base_dir, err)) return std::nullopt;
+  if (blueprint->contains("shots") && (*blueprint)["shots"].is_array() &&
+      static_cast<int64_t>((*blueprint)["shots"].size()) > options.max_shots) {
+    err = {422,
+           "too_many_shots",
+           "shots: " + std::to_string((*blueprint)["shots"].size()) + " shots; this server takes " +
+               std::to_string(options.max_shots) + " at most",
+           {}};
+    reason = "limit";
+    return std::nullopt;
+  }
+
+  std::error_code ec;
+  fs::create_directories(options.data_dir / "tmp", ec);
+  const TempFile file(options.data_dir / "tmp" / ("check-" + random_hex(8) + ".json.partial"));
+  {
+    std::ofstream out(file.path(), std::ios::binary);
+    out << blueprint->dump(2) << "\n";
+    if (!out) {
+      err = {500, "internal", "cannot write " + file.path().string(), {}};
+      return std::nullopt;
+    }
+  }
+  const BlueprintCheck check = options.check(file.path(), options.budget_bytes);
+  json stored = {{"kind", "render"}, {"blueprint", *blueprint}};
+  if (request.contains("blueprint_path")) stored["blueprint_path"] = request["blueprint_path"];
+  return checked(check, std::move(stored), "invalid_blueprint", err, reason);
+}
+
+std::optional<fs::path> HttpApi::Impl::resolve_input(const std::string& given,
+                                                     ApiError& err) const {
+  // As an inline blueprint's sources: relative to the first root, symlinks and `..` resolved.
+  const fs::path p(given);
+  std::error_code ec;
+  const fs::path resolved =
+      fs::weakly_canonical(p.is_absolute() ? p : options.media_roots.front() / p, ec);
+  const bool inside =
+      !ec && std::any_of(options.media_roots.begin(), options.media_roots.end(),
+                         [&](const fs::path& root) { return is_within(resolved, root); });
+  if (!inside) {
+    err = problems_error(422, "input_outside_media_roots",
+                         {{"input", given + " resolves outside the media roots"}});
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(resolved, ec)) {
+    err = problems_error(422, "not_found",
+                         {{"input", given + ": no such file under the media roots"}});
+    return std::nullopt;
+  }
+  return resolved;
+}
+
+std::optional<HttpApi::Impl::Submission> HttpApi::Impl::input_submission(const std::string& kind,
+                                                                         const json& request,
+                                                                         ApiError& err,
+                                                                         const char*& reason) {
+  FieldProblems problems;
+  std::optional<ReframeJob> reframe;
+  std::optional<FramesJob> frames;
+  if (kind == "reframe") {
+    reframe = parse_reframe(request, problems);
+  } else {
+    frames = parse_frames(request, problems);
+  }
+  if (!problems.malformed.empty()) {
+    err = problems_error(400, "invalid_request", problems.malformed);
+    return std::nullopt;
+  }
+  if (!problems.invalid.empty()) {
+    err = problems_error(422, "invalid_job", problems.invalid);
+    return std::nullopt;
+  }
+  std::optional<fs::path> input = resolve_input(request["input"].get<std::string>(), err);
+  if (!input) return std::nullopt;
+  if (reframe) {
+    reframe->input = *input;
+    if (!options.check_reframe) {
+      err = {500, "internal", "this server cannot check reframe jobs", {}};
+      return std::nullopt;
+    }
+    return checked(options.check_reframe(*reframe, options.budget_bytes), stored_json(*reframe),
+                   "invalid_job", err, reason);
+  }
+  frames->input = *input;
+  if (!options.check_frames) {
+    err = {500, "internal", "this server cannot check frames jobs", {}};
+    return std::nullopt;
+  }
+  return checked(options.check_frames(*frames, options.budget_bytes), stored_json(*frames),
+                 "invalid_job", err, reason);
 }
 
 json HttpApi::Impl::memory_health() {
@@ -777,38 +900,101 @@ void HttpApi::Impl::routes() {
                   }
                   send_json(res, 200, job_json(*after));
                 });
-  server.Get(R"(/v1/jobs/([0-9a-f]{32})/output)", [this](const httplib::Request& req,
-                                                         httplib::Response& res) {
-    const std::string id = req.matches[1].str();
-    Result<JobRecord> job = store.get(id);
-    if (!job) return send_error(res, store_error(job.error()));
-    if (job->state != JobState::Succeeded) {
-      return send_error(res, {409,
-                              "no_output",
-                              "job " + id + " is " + to_string(job->state) +
-                                  "; its output exists once it has succeeded",
+  server.Get(R"(/v1/jobs/([0-9a-f]{32})/output)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               Result<JobRecord> job = finished_job(req.matches[1].str(), res);
+               if (!job) return;
+               if (job->kind == "frames") return send_json(res, 200, image_index(*job));
+               serve_file(job->id, job->output_path, "video/mp4", res);
+             });
+  // One image of a frames job. The name is one path component of letters, digits, '_' and '.'
+  // (never starting with a dot), so it cannot leave the job's folder.
+  server.Get(R"(/v1/jobs/([0-9a-f]{32})/output/([A-Za-z0-9_][A-Za-z0-9_.]*))", [this](
+                                                                                   const httplib::
+                                                                                       Request& req,
+                                                                                   httplib::
+                                                                                       Response&
+                                                                                           res) {
+    Result<JobRecord> job = finished_job(req.matches[1].str(), res);
+    if (!job) return;
+    const std::string name = req.matches[2].str();
+    if (job->kind != "frames") {
+      return send_error(res, {404,
+                              "not_found",
+                              "job " + job->id + " is a " + job->kind +
+                                  " job: its output is one file, at /output",
                               {}});
     }
-    // Shared by the copies httplib makes of the provider; the last one closes the file.
-    auto file = std::make_shared<OpenFile>(job->output_path);
-    if (file->fd < 0) {
-      return send_error(
-          res, {410, "output_gone", "job " + id + ": the output was removed (TTL cleanup)", {}});
+    const fs::path file = fs::path(job->output_path) / name;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      if (!fs::is_directory(job->output_path, ec)) {
+        return send_error(
+            res,
+            {410, "output_gone", "job " + job->id + ": the output was removed (TTL cleanup)", {}});
+      }
+      return send_error(res, {404, "not_found", "job " + job->id + " has no image " + name, {}});
     }
-    const off_t size = ::lseek(file->fd, 0, SEEK_END);
-    // A sized provider: httplib answers Range requests by asking for just those bytes.
-    res.set_content_provider(
-        static_cast<std::size_t>(size), "video/mp4",
-        [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          constexpr std::size_t kChunk = 64 * 1024;
-          char buf[kChunk];
-          const ssize_t n =
-              ::pread(file->fd, buf, std::min(length, kChunk), static_cast<off_t>(offset));
-          if (n <= 0) return false;
-          return sink.write(buf, static_cast<std::size_t>(n));
-        });
-    res.set_header("Accept-Ranges", "bytes");
+    serve_file(job->id, file.string(), file.extension() == ".png" ? "image/png" : "image/jpeg",
+               res);
   });
+}
+
+Result<JobRecord> HttpApi::Impl::finished_job(const std::string& id, httplib::Response& res) {
+  Result<JobRecord> job = store.get(id);
+  if (!job) {
+    send_error(res, store_error(job.error()));
+    return job;
+  }
+  if (job->state != JobState::Succeeded) {
+    send_error(res, {409,
+                     "no_output",
+                     "job " + id + " is " + to_string(job->state) +
+                         "; its output exists once it has succeeded",
+                     {}});
+    return Error{ErrorCode::InvalidInput, "no output"};
+  }
+  return job;
+}
+
+json HttpApi::Impl::image_index(const JobRecord& job) const {
+  // Sorted by name, which is the order they were taken in (frame_000000.jpg, ...).
+  std::vector<std::pair<std::string, std::uintmax_t>> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(job.output_path, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || !it->is_regular_file(ec)) continue;  // temp files
+    files.emplace_back(name, it->file_size(ec));
+  }
+  std::sort(files.begin(), files.end());
+  json images = json::array();
+  for (const auto& [name, size] : files) {
+    images.push_back(
+        {{"name", name}, {"size_bytes", size}, {"url", "/v1/jobs/" + job.id + "/output/" + name}});
+  }
+  return {{"id", job.id}, {"kind", job.kind}, {"count", images.size()}, {"images", images}};
+}
+
+void HttpApi::Impl::serve_file(const std::string& id, const std::string& path,
+                               const char* content_type, httplib::Response& res) {
+  // Shared by the copies httplib makes of the provider; the last one closes the file.
+  auto file = std::make_shared<OpenFile>(path);
+  if (file->fd < 0) {
+    return send_error(
+        res, {410, "output_gone", "job " + id + ": the output was removed (TTL cleanup)", {}});
+  }
+  const off_t size = ::lseek(file->fd, 0, SEEK_END);
+  // A sized provider: httplib answers Range requests by asking for just those bytes.
+  res.set_content_provider(static_cast<std::size_t>(size), content_type,
+                           [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                             constexpr std::size_t kChunk = 64 * 1024;
+                             char buf[kChunk];
+                             const ssize_t n = ::pread(file->fd, buf, std::min(length, kChunk),
+                                                       static_cast<off_t>(offset));
+                             if (n <= 0) return false;
+                             return sink.write(buf, static_cast<std::size_t>(n));
+                           });
+  res.set_header("Accept-Ranges", "bytes");
 }
 
 }  // namespace leancut::server

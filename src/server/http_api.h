@@ -45,6 +45,7 @@
 #include "memory/ledger.h"
 #include "memory/monitor.h"
 #include "memory/pressure.h"
+#include "server/job_kinds.h"
 #include "server/job_runner.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
@@ -88,6 +89,10 @@ struct ApiOptions {
   int64_t max_shots = 10000;                 // per job; more: 422
   double max_duration_seconds = 4 * 3600.0;  // the output's length; longer: 422
   CheckBlueprintFn check{};
+  // The checks of reframe and frames jobs (input absolute, inside a root): errors by the request's
+  // JSON path ("aspect", "input"), the estimate for the child. Called concurrently.
+  std::function<BlueprintCheck(const ReframeJob& job, int64_t budget_bytes)> check_reframe{};
+  std::function<BlueprintCheck(const FramesJob& job, int64_t budget_bytes)> check_frames{};
   // Memory figures now (RSS, cgroup, PSI); empty: a memory::Monitor of this process. Tests
   // inject critical pressure here.
   std::function<memory::Sample()> sample;

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "server/job_kinds.h"
+
 namespace leancut::server {
 namespace fs = std::filesystem;
 namespace {
@@ -51,7 +53,8 @@ std::vector<std::string> complete_lines(const std::string& text, bool is_tail) {
 struct ProgressTail {
   std::optional<int64_t> frames;
   std::optional<int64_t> frames_total;
-  std::string error;  // from an {"event":"error"} line
+  std::optional<int64_t> peak_bytes;  // frames' done line (it writes no report)
+  std::string error;                  // from an {"event":"error"} line
 };
 
 ProgressTail read_progress(const fs::path& file) {
@@ -67,6 +70,18 @@ ProgressTail read_progress(const fs::path& file) {
     if (event == "error" && out.error.empty()) {
       out.error = j.value("message", "");
       continue;
+    }
+    if (event == "image" && j.contains("index") && j["index"].is_number_integer()) {
+      // `leancut frames --json`: one line per image written; the count is its progress.
+      out.frames = j["index"].get<int64_t>() + 1;
+      break;
+    }
+    if (event == "done" && j.contains("images") && j["images"].is_number_integer()) {
+      out.frames = j["images"].get<int64_t>();
+      out.frames_total = out.frames;
+      if (j.contains("peak_rss_bytes") && j["peak_rss_bytes"].is_number_integer())
+        out.peak_bytes = j["peak_rss_bytes"].get<int64_t>();
+      break;
     }
     if (event == "progress" || event == "done") {
       if (j.contains("frames") && j["frames"].is_number_integer())
@@ -335,31 +350,23 @@ void JobRunner::start_job(const JobRecord& job, std::unique_ptr<memory::Account>
   for (const char* name : {"output.mp4", "report.json", "progress.jsonl", "stderr.log"}) {
     fs::remove(dir / name, ec);
   }
+  fs::remove_all(dir / "images", ec);
   remove_partials(dir);
-  // The store holds the blueprint (sources made absolute by the API); the file is for the child.
-  nlohmann::json request = nlohmann::json::parse(job.request_json, nullptr, false);
-  if (!request.is_object() || !request.contains("blueprint")) {
-    return fail("the stored request has no blueprint");
-  }
-  {
+  const int64_t reservation = lease.bytes();
+  Result<ChildCommand> command =
+      child_command(job.kind, job.request_json, dir, options_.program, reservation);
+  if (!command) return fail(command.error().message);
+  if (!command->blueprint.empty()) {
+    // The store holds the blueprint (sources made absolute by the API); the file is for the child.
     std::ofstream out(dir / "blueprint.json", std::ios::binary | std::ios::trunc);
-    out << request["blueprint"].dump(2) << "\n";
+    out << command->blueprint;
     if (!out) return fail("cannot write " + (dir / "blueprint.json").string());
   }
-  const int64_t reservation = lease.bytes();
   ChildSpec spec;
-  spec.argv = {options_.program,
-               "render",
-               (dir / "blueprint.json").string(),
-               "-o",
-               (dir / "output.mp4").string(),
-               "--memory",
-               std::to_string(reservation),
-               "--json-progress",
-               "--report",
-               (dir / "report.json").string(),
-               "-q"};
-  spec.argv.insert(spec.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  spec.argv = std::move(command->argv);
+  if (command->takes_extra_args) {
+    spec.argv.insert(spec.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  }
   spec.stdout_path = dir / "progress.jsonl";
   spec.stderr_path = dir / "stderr.log";
   spec.working_dir = dir;
@@ -377,7 +384,7 @@ void JobRunner::start_job(const JobRecord& job, std::unique_ptr<memory::Account>
     spec.memory_limit_bytes += 1024 * kMiB;
     child = Child::spawn(spec);
   }
-  if (!child) return fail("cannot start the render: " + child.error().message);
+  if (!child) return fail("cannot start the " + job.kind + ": " + child.error().message);
   // One line per job start and end: the server's log, for whoever runs it.
   std::fprintf(stderr, "leancut serve: job %s started (pid %d, reservation %lld bytes, limit %s)\n",
                job.id.c_str(), static_cast<int>(child->pid()), static_cast<long long>(reservation),
@@ -454,16 +461,18 @@ void JobRunner::end_job(Running& r, const ExitStatus& st) {
                 std::chrono::duration_cast<std::chrono::seconds>(options_.job_timeout).count()) +
             " s at frame " + std::to_string(r.frames_done) + " of " +
             std::to_string(r.frames_total) + "; killed (" + st.describe() + ")";
-  } else if (st.success() && !st.oom_killed && fs::exists(r.dir / "output.mp4")) {
+  } else if (st.success() && !st.oom_killed && fs::exists(r.dir / output_name(r.job.kind))) {
     state = JobState::Succeeded;
     figures = read_report(r.dir / "report.json");
+    if (!figures.peak_bytes) figures.peak_bytes = p.peak_bytes;
     peak = figures.peak_bytes;
-    output = (r.dir / "output.mp4").string();
+    output = (r.dir / output_name(r.job.kind)).string();
   } else {
     // An OOM kill in the job's cgroup fails it even when the leader exited 0: a process of the
     // job lost its memory, so the output cannot be trusted.
-    error = "render " + (st.success() && !st.oom_killed ? std::string("exited 0 without an output")
-                                                        : st.describe());
+    error = r.job.kind + " " +
+            (st.success() && !st.oom_killed ? std::string("exited 0 without an output")
+                                            : st.describe());
     if (!st.exited && st.term_signal == SIGXFSZ && options_.max_output_bytes > 0) {
       error += " (the output may not exceed " + std::to_string(options_.max_output_bytes) +
                " bytes, --max-output-bytes)";

@@ -14,9 +14,13 @@
 // reservations plus its own fit budget_bytes (a reservation the ledger's "jobs" account grants) (a
 // job alone always starts: the API refused those whose estimate exceeds the whole budget). First
 // in, first out: a job that does not fit yet waits at the head, so small jobs never starve a large
-// one. A job's reservation is its estimate plus a margin (reservation_for); its child runs
+// one. A job's reservation is its estimate plus a margin (reservation_for); its child runs the
+// command of its kind (server/job_kinds.h), e.g. for a render
 //   PROGRAM render JOBDIR/blueprint.json -o JOBDIR/output.mp4 --memory RESERVATION
 //           --json-progress --report JOBDIR/report.json -q
+// (reframe: `PROGRAM reframe INPUT -o JOBDIR/output.mp4 --aspect ...`, the same options after;
+// frames: `PROGRAM frames INPUT -o JOBDIR/images --every N ... --json`, whose image lines are
+// its progress and whose last line carries its peak RSS)
 // with stdout to JOBDIR/progress.jsonl, stderr to JOBDIR/stderr.log, and a hard memory limit a
 // little above the reservation (hard_limit_for). A job whose frames do not advance for
 // stuck_after is killed and failed as stuck.
@@ -67,7 +71,8 @@ struct RunnerOptions {
   std::chrono::milliseconds kill_grace{5000};
   // Finished jobs' outputs and records are removed this long after they finished; 0: never.
   std::chrono::milliseconds output_ttl{24LL * 3600 * 1000};
-  // Extra arguments for every child (tests: --simulate-pressure, --threads).
+  // Extra arguments for render and reframe children (tests: --simulate-pressure, --threads);
+  // frames takes neither.
   std::vector<std::string> extra_args{};
   const Clock* clock = &SteadyClock::instance();
   // Wall-clock milliseconds for TTL cleanup (the store's timestamps are wall time).

@@ -1,7 +1,8 @@
 // `leancut serve` as a real process on loopback: submit, poll, download (decoded and checked),
 // Range, cancel, kill -9 mid-render and restart (the job re-runs to success), admission by
 // memory (the second job waits, never over-committing), /metrics through promtool, and nothing
-// left behind (no child process, no temp file) after shutdown.
+// left behind (no child process, no temp file) after shutdown; the reframe and frames kinds, each
+// downloaded and checked.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -479,6 +480,94 @@ TEST_F(Serve, AnOutputPastMaxOutputBytesFailsTheJobAndLeavesNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "data" / "jobs" / body["id"].get<std::string>() / "output.mp4"));
   EXPECT_EQ(stop_server(SIGTERM).exit_code, 0);
   EXPECT_THAT(temp_files(), ::testing::IsEmpty());
+}
+
+TEST_F(Serve, ReframeJobToNineBySixteenDecodesToItsSizeAndEveryFrame) {
+  start_server();
+  auto [status, body] = post(R"({"kind": "reframe", "input": "c_360p24.mp4", "aspect": "9:16",
+                                 "size": "180x320", "focus": [0.25, 0.5]})");
+  ASSERT_EQ(status, 202) << body.dump();
+  const std::string id = body["id"];
+  EXPECT_GT(body["estimate_bytes"].get<int64_t>(), 0) << "planned as a render";
+  const json job = wait_job(id, is_final);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump(2);
+  EXPECT_EQ(job["kind"], "reframe");
+  EXPECT_GT(job.value("peak_bytes", int64_t{0}), 0) << "from its report";
+  EXPECT_EQ(job["progress"]["frames"], 240);
+
+  auto out = client_->Get("/v1/jobs/" + id + "/output");
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->status, 200);
+  const fs::path file = dir_ / "reframed.mp4";
+  std::ofstream(file, std::ios::binary) << out->body;
+  auto decoded = media::testing::decode_file(file);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_NE(decoded->video(), nullptr);
+  EXPECT_EQ(decoded->video()->width, 180);
+  EXPECT_EQ(decoded->video()->height, 320);
+  EXPECT_EQ(decoded->video()->frames, 240) << "10 s at 24 fps, every frame of the source";
+  ASSERT_NE(decoded->audio(), nullptr) << "reframe keeps the sound";
+
+  // Values the check finds (the size is not 9:16) and an input out of the roots, over the wire.
+  auto [bad_size, size_err] =
+      post(R"({"kind": "reframe", "input": "c_360p24.mp4", "aspect": "9:16", "size": "320x320"})");
+  EXPECT_EQ(bad_size, 422);
+  EXPECT_EQ(size_err["error"]["details"][0]["path"], "size") << size_err.dump();
+  for (const std::string input : {"../../etc/passwd", "/etc/passwd", "./../c_360p24.mp4"}) {
+    auto [outside, err] =
+        post(json{{"kind", "reframe"}, {"input", input}, {"aspect", "9:16"}}.dump());
+    EXPECT_EQ(outside, 422) << input;
+    EXPECT_EQ(err["error"]["code"], "input_outside_media_roots") << input;
+    EXPECT_EQ(err["error"]["details"][0]["path"], "input") << input;
+  }
+
+  ProcessResult r = stop_server(SIGTERM);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(processes_under_data_dir(), ::testing::IsEmpty());
+}
+
+TEST_F(Serve, FramesJobImagesAreAllListedAndDownloadable) {
+  start_server();
+  auto [status, body] = post(R"({"kind": "frames", "input": "c_360p24.mp4", "every": 7})");
+  ASSERT_EQ(status, 202) << body.dump();
+  const std::string id = body["id"];
+  EXPECT_GT(body["estimate_bytes"].get<int64_t>(), 0);
+  const json job = wait_job(id, is_final);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump(2);
+  EXPECT_EQ(job["kind"], "frames");
+  constexpr int kImages = (240 + 6) / 7;  // ceil(frames / every)
+  EXPECT_EQ(job["progress"]["frames"], kImages);
+  EXPECT_GT(job.value("peak_bytes", int64_t{0}), 0) << "from its done line";
+
+  const json index = get("/v1/jobs/" + id + "/output");
+  ASSERT_EQ(index.value("count", -1), kImages) << index.dump(2);
+  ASSERT_EQ(index["images"].size(), static_cast<std::size_t>(kImages));
+  for (int i = 0; i < kImages; ++i) {
+    const json& image = index["images"][i];
+    char name[32];
+    std::snprintf(name, sizeof name, "frame_%06d.jpg", i);
+    EXPECT_EQ(image["name"], name);
+    auto got = client_->Get(image["url"].get<std::string>());
+    ASSERT_TRUE(got) << name;
+    ASSERT_EQ(got->status, 200) << name;
+    EXPECT_EQ(got->get_header_value("Content-Type"), "image/jpeg");
+    EXPECT_EQ(static_cast<int64_t>(got->body.size()), image["size_bytes"].get<int64_t>());
+    ASSERT_GE(got->body.size(), 4u);
+    EXPECT_EQ(got->body.substr(0, 2), "\xFF\xD8") << name << ": a JPEG's start of image";
+  }
+  auto part = client_->Get("/v1/jobs/" + id + "/output/frame_000000.jpg",
+                           {httplib::make_range_header({{0, 99}})});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body.size(), 100u);
+
+  auto [outside, err] = post(R"({"kind": "frames", "input": "../../etc/passwd", "every": 1})");
+  EXPECT_EQ(outside, 422);
+  EXPECT_EQ(err["error"]["code"], "input_outside_media_roots");
+
+  ProcessResult r = stop_server(SIGTERM);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(processes_under_data_dir(), ::testing::IsEmpty());
 }
 
 }  // namespace

@@ -12,6 +12,10 @@
 //   big     writes 8 MB of output (past a small --max-output-bytes), then exits 0
 //   pooled  like ok, with a report that has frame_pool and caches figures
 // Each run appends "--memory R" to JOBDIR/../../runs.log, so tests see reservations.
+// The other kinds' commands, `reframe INPUT -o OUT ...` and `frames INPUT -o DIR ...`, append
+// their whole command line to JOBDIR/../../argv.log; reframe writes OUT and exits 0, frames writes
+// three images (frame_000000.jpg ...) with an "image" line each, then a done line with
+// peak_rss_bytes 4242.
 #pragma once
 
 #include <sys/stat.h>
@@ -25,6 +29,22 @@ namespace leancut::server::testing {
 inline std::filesystem::path write_fake_render(const std::filesystem::path& dir) {
   const std::filesystem::path script = dir / "fake-render.sh";
   std::ofstream(script) << R"SH(#!/bin/sh
+case "$1" in
+  reframe|frames)
+    echo "$*" >> "$(dirname "$4")/../../argv.log"
+    if [ "$1" = reframe ]; then
+      printf 'reframed' > "$4"
+      echo '{"event":"done","frames":1}'
+      exit 0
+    fi
+    mkdir -p "$4"
+    for i in 0 1 2; do
+      printf "image $i" > "$4/frame_00000$i.jpg"
+      echo "{\"event\":\"image\",\"index\":$i,\"file\":\"frame_00000$i.jpg\"}"
+    done
+    echo '{"event":"done","images":3,"peak_rss_bytes":4242}'
+    exit 0 ;;
+esac
 bp="$2"; out="$4"; memory="$6"; report="$9"
 mode=$(sed -n 's/.*"mode": *"\([a-z]*\)".*/\1/p' "$bp")
 echo "$memory" >> "$(dirname "$bp")/../../runs.log"

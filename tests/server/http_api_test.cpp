@@ -44,6 +44,21 @@ BlueprintCheck fake_check(const fs::path& file, int64_t budget) {
   return c;
 }
 
+// Reframe: aspect "bad" is a problem of the check's (as a real probe would find); 30 MiB.
+BlueprintCheck fake_reframe_check(const ReframeJob& job, int64_t budget) {
+  BlueprintCheck c;
+  if (job.aspect == "bad") c.errors = {{"aspect", "'bad': expected W:H, e.g. 9:16"}};
+  c.estimate_bytes = 30 * kMiB;
+  c.fits = c.estimate_bytes <= budget;
+  return c;
+}
+
+BlueprintCheck fake_frames_check(const FramesJob&, int64_t) {
+  BlueprintCheck c;
+  c.estimate_bytes = 5 * kMiB;
+  return c;
+}
+
 class HttpApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,6 +92,8 @@ class HttpApiTest : public ::testing::Test {
     api_options_.max_body_bytes = 64 * 1024;
     api_options_.threads = 2;
     api_options_.check = fake_check;
+    api_options_.check_reframe = fake_reframe_check;
+    api_options_.check_frames = fake_frames_check;
   }
   void start(bool run_jobs = true) {
     runner_ = std::make_unique<JobRunner>(*store_, runner_options_);
@@ -214,7 +231,8 @@ TEST_F(HttpApiTest, RefusalsNameTheProblem) {
 
   r = post(R"({"kind": "transcode", "blueprint": {}})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_THAT(error_message(r), HasSubstr("unknown kind \"transcode\""));
+  EXPECT_THAT(error_message(r),
+              HasSubstr("unknown kind \"transcode\" (one of: render, reframe, frames)"));
 
   r = post(R"({"kind": "render"})");
   EXPECT_EQ(r.status, 400);
@@ -398,6 +416,154 @@ TEST_F(HttpApiTest, TokenGuardsEverythingButHealth) {
   client_->set_bearer_token_auth("s3cret");
   EXPECT_EQ(get("/v1/jobs").status, 200);
   EXPECT_EQ(get("/health/memory").body["budget_bytes"], 100 * kMiB);
+}
+
+}  // namespace
+}  // namespace leancut::server
+
+namespace leancut::server {
+namespace {
+
+// The error's details as "path: message" lines, for one EXPECT per request.
+std::vector<std::string> detail_paths(const json& body) {
+  std::vector<std::string> out;
+  for (const json& d : body["error"].value("details", json::array())) out.push_back(d["path"]);
+  return out;
+}
+
+TEST_F(HttpApiTest, ReframeAndFramesFieldsAreCheckedWithTheirPaths) {
+  std::ofstream(dir_ / "media" / "clip.mp4") << "x";
+  start(/*run_jobs=*/false);
+  using ::testing::ElementsAre;
+  // Types and shapes: 400, every problem with its path.
+  Reply r = post(R"({"kind": "reframe"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["error"]["code"], "invalid_request");
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("input", "aspect"));
+  r = post(R"({"kind": "reframe", "input": 3, "aspect": "9:16", "size": [1080, 1920],
+               "focus": {"x": 1}, "zoom": 2})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("zoom", "input", "size", "focus"));
+  r = post(R"({"kind": "reframe", "input": "clip.mp4", "aspect": "9:16", "focus": [0.5, "top"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("focus[1]"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(error_message(r), HasSubstr("1 problem, the first: every: missing"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 2.5, "quality": "high",
+               "start": "1s"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("every", "quality", "start"));
+
+  // Values: 422.
+  r = post(R"({"kind": "reframe", "input": "clip.mp4", "aspect": "9:16", "focus": [0.5, 1.5]})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["code"], "invalid_job");
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("focus[1]"));
+  r = post(R"({"kind": "reframe", "input": "clip.mp4", "aspect": "bad"})");
+  EXPECT_EQ(r.status, 422) << "the check's own problems";
+  EXPECT_THAT(error_message(r), HasSubstr("aspect: 'bad': expected W:H"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 0, "format": "gif",
+               "quality": 101, "start": 4, "end": 2})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("every", "format", "quality", "end"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 1, "start": "2", "end": 1})");
+  EXPECT_EQ(r.status, 400) << "a malformed start beside an end";
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("start"));
+  r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 1, "start": -1})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_THAT(detail_paths(r.body), ElementsAre("start"));
+
+  // The input: inside a media root, symlinks and `..` resolved, or 422 naming it.
+  for (const std::string& input :
+       {std::string("../outside/secret.mp4"), (dir_ / "outside/secret.mp4").string(),
+        std::string("link.mp4"), std::string("sub/../../outside/secret.mp4")}) {
+    for (const char* kind : {"reframe", "frames"}) {
+      if (std::string(kind) == "reframe") {
+        r = post(json{{"kind", kind}, {"input", input}, {"aspect", "9:16"}}.dump());
+      } else {
+        r = post(json{{"kind", kind}, {"input", input}, {"every", 1}}.dump());
+      }
+      EXPECT_EQ(r.status, 422) << kind << " " << input;
+      EXPECT_EQ(r.body["error"]["code"], "input_outside_media_roots") << kind << " " << input;
+      EXPECT_THAT(detail_paths(r.body), ElementsAre("input"));
+    }
+  }
+  r = post(R"({"kind": "frames", "input": "missing.mp4", "every": 1})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["code"], "not_found");
+
+  r = post(R"({"kind": "reframe", "input": "clip.mp4", "aspect": "9:16", "size": "1080x1920",
+               "focus": [0.25, 0.5]})");
+  EXPECT_EQ(r.status, 202) << r.body.dump();
+  EXPECT_EQ(r.body["estimate_bytes"], 30 * kMiB);
+  EXPECT_EQ(get("/v1/jobs/" + r.body["id"].get<std::string>()).body["kind"], "reframe");
+}
+
+TEST_F(HttpApiTest, ReframeJobRunsLeancutReframeAndServesItsVideo) {
+  std::ofstream(dir_ / "media" / "clip.mp4") << "x";
+  start();
+  Reply r = post(R"({"kind": "reframe", "input": "clip.mp4", "aspect": "9:16", "size": "1080x1920",
+                     "focus": [0.25, 0.5]})");
+  ASSERT_EQ(r.status, 202) << r.body.dump();
+  const std::string id = r.body["id"];
+  const json job = wait_final(id);
+  EXPECT_EQ(job["state"], "succeeded") << job.dump();
+  EXPECT_EQ(job["kind"], "reframe");
+  EXPECT_EQ(client_->Get("/v1/jobs/" + id + "/output")->body, "reframed");
+  EXPECT_EQ(get("/v1/jobs/" + id + "/output/frame_000000.jpg").status, 404) << "one file";
+  std::ifstream argv_log(dir_ / "argv.log");
+  std::string argv;
+  std::getline(argv_log, argv);
+  const std::string root = fs::canonical(dir_ / "media").string();
+  EXPECT_THAT(argv, HasSubstr("reframe " + root + "/clip.mp4 -o " +
+                              (dir_ / "jobs" / id / "output.mp4").string() +
+                              " --aspect 9:16 --focus 0.25,0.5 --memory "));
+  EXPECT_THAT(argv, HasSubstr(" --size 1080x1920"));
+}
+
+TEST_F(HttpApiTest, FramesJobServesAnIndexOfItsImagesAndEachWithRange) {
+  std::ofstream(dir_ / "media" / "clip.mp4") << "x";
+  start();
+  Reply r = post(R"({"kind": "frames", "input": "clip.mp4", "every": 25, "format": "png",
+                     "start": 1.5})");
+  ASSERT_EQ(r.status, 202) << r.body.dump();
+  const std::string id = r.body["id"];
+  EXPECT_EQ(r.body["estimate_bytes"], 5 * kMiB);
+  const json job = wait_final(id);
+  ASSERT_EQ(job["state"], "succeeded") << job.dump();
+  EXPECT_EQ(job["kind"], "frames");
+  EXPECT_EQ(job["peak_bytes"], 4242) << "from the done line: frames writes no report";
+  EXPECT_EQ(job["progress"]["frames"], 3);
+  std::ifstream argv_log(dir_ / "argv.log");
+  std::string argv;
+  std::getline(argv_log, argv);
+  EXPECT_THAT(argv, HasSubstr(" -o " + (dir_ / "jobs" / id / "images").string() +
+                              " --every 25 --format png --quality 85 --json --start 1.5"));
+
+  const Reply index = get("/v1/jobs/" + id + "/output");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.body["count"], 3);
+  ASSERT_EQ(index.body["images"].size(), 3u);
+  EXPECT_EQ(index.body["images"][1]["name"], "frame_000001.jpg");
+  EXPECT_EQ(index.body["images"][1]["size_bytes"], 7);
+  EXPECT_EQ(index.body["images"][1]["url"], "/v1/jobs/" + id + "/output/frame_000001.jpg");
+
+  auto image = client_->Get("/v1/jobs/" + id + "/output/frame_000002.jpg");
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->status, 200);
+  EXPECT_EQ(image->body, "image 2");
+  EXPECT_EQ(image->get_header_value("Content-Type"), "image/jpeg");
+  auto part = client_->Get("/v1/jobs/" + id + "/output/frame_000002.jpg", {{"Range", "bytes=6-6"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, "2");
+
+  EXPECT_EQ(get("/v1/jobs/" + id + "/output/frame_000009.jpg").status, 404);
+  EXPECT_EQ(get("/v1/jobs/" + id + "/output/..").status, 404) << "no dot-names";
+  EXPECT_EQ(get("/v1/jobs/" + id + "/output/%2E%2E%2Fprogress.jsonl").status, 404);
+  fs::remove_all(dir_ / "jobs" / id / "images");
+  EXPECT_EQ(get("/v1/jobs/" + id + "/output/frame_000001.jpg").status, 410);
 }
 
 }  // namespace
