@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "blueprint/json_tree.h"
 #include "time/time_parse.h"
 
 namespace leancut::interchange {
@@ -18,8 +19,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// OTIO nests Timeline > Stack > Track > Clip > references > ranges > times: about 10 levels.
-constexpr int kMaxDepth = 64;
 // Limits that keep every sum of times inside int64 (docs/interchange.md): a RationalTime's value
 // has at most 3 decimals and magnitude 1e10, a rate at most 1e6 fps and 3 decimals unless it
 // snaps to an integer or NTSC rate.
@@ -27,107 +26,7 @@ constexpr int64_t kMaxValue = 10'000'000'000;
 constexpr int64_t kMaxRate = 1'000'000;
 constexpr int64_t kMaxDecimalDen = 1000;
 
-// The document as written, numbers kept as their text (nlohmann's DOM would make them double).
-struct Node {
-  enum class Kind { Null, Bool, Number, String, Array, Object };
-  Kind kind = Kind::Null;
-  bool boolean = false;
-  std::string text;  // a string's value or a number's text
-  std::vector<std::string> keys;
-  std::vector<Node> items;
-
-  const Node* get(std::string_view key) const {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (keys[i] == key) return &items[i];
-    }
-    return nullptr;
-  }
-};
-
-// nlohmann SAX handler building the Node tree; a syntax error becomes "line L, column C: ...".
-class TreeBuilder {
- public:
-  explicit TreeBuilder(std::string_view text) : text_(text) {}
-
-  bool null() { return add(Node{}); }
-  bool boolean(bool value) {
-    Node n;
-    n.kind = Node::Kind::Bool;
-    n.boolean = value;
-    return add(std::move(n));
-  }
-  bool number_integer(Json::number_integer_t value) { return number(std::to_string(value)); }
-  bool number_unsigned(Json::number_unsigned_t value) { return number(std::to_string(value)); }
-  bool number_float(Json::number_float_t /*value*/, const std::string& raw) { return number(raw); }
-  bool string(std::string& value) {
-    Node n;
-    n.kind = Node::Kind::String;
-    n.text = std::move(value);
-    return add(std::move(n));
-  }
-  bool binary(Json::binary_t& /*value*/) { return false; }
-  bool start_object(std::size_t /*elements*/) { return open(Node::Kind::Object); }
-  bool key(std::string& key) {
-    stack_.back().keys.push_back(std::move(key));
-    return true;
-  }
-  bool end_object() { return close(); }
-  bool start_array(std::size_t /*elements*/) { return open(Node::Kind::Array); }
-  bool end_array() { return close(); }
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) {
-    size_t at = std::min(position > 0 ? position - 1 : 0, text_.size());
-    size_t line = 1 + static_cast<size_t>(std::count(text_.begin(), text_.begin() + at, '\n'));
-    size_t line_start = text_.substr(0, at).rfind('\n');
-    size_t column = line_start == std::string_view::npos ? at + 1 : at - line_start;
-    std::string what = ex.what();
-    size_t colon = what.find(": ", what.find("parse error"));
-    if (what.find("parse error") != std::string::npos && colon != std::string::npos) {
-      what = what.substr(colon + 2);
-    }
-    error_ = "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what;
-    return false;
-  }
-
-  const std::string& error() const { return error_; }
-  Node take_root() { return std::move(root_); }
-
- private:
-  bool number(std::string text) {
-    Node n;
-    n.kind = Node::Kind::Number;
-    n.text = std::move(text);
-    return add(std::move(n));
-  }
-  bool add(Node n) {
-    if (stack_.empty()) {
-      root_ = std::move(n);
-    } else {
-      stack_.back().items.push_back(std::move(n));
-    }
-    return true;
-  }
-  bool open(Node::Kind kind) {
-    if (static_cast<int>(stack_.size()) >= kMaxDepth) {
-      error_ = "the document nests deeper than " + std::to_string(kMaxDepth) + " levels";
-      return false;
-    }
-    Node n;
-    n.kind = kind;
-    stack_.push_back(std::move(n));
-    return true;
-  }
-  bool close() {
-    Node n = std::move(stack_.back());
-    stack_.pop_back();
-    return add(std::move(n));
-  }
-
-  std::string_view text_;
-  std::vector<Node> stack_;
-  Node root_;
-  std::string error_;
-};
+using Node = blueprint::JsonNode;
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -620,23 +519,13 @@ Result<std::string> path_from_url(std::string_view url) {
 }
 
 ReadResult read_otio(std::string_view json_text, const std::filesystem::path& base_dir) {
-  TreeBuilder builder(json_text);
-  // sax_parse reports syntax errors through the handler; strict mode, no exceptions thrown for
-  // malformed input (the handler returns false instead).
-  bool parsed = false;
-  try {
-    parsed = Json::sax_parse(json_text.begin(), json_text.end(), &builder);
-  } catch (const std::exception& e) {  // nlohmann throws for a few encoding errors regardless
+  Result<Node> tree = blueprint::parse_json_tree(json_text);
+  if (!tree) {
     ReadResult r;
-    r.problems.push_back({"", std::string("not valid JSON: ") + e.what()});
+    r.problems.push_back({"", "not valid JSON: " + tree.error().message});
     return r;
   }
-  if (!parsed) {
-    ReadResult r;
-    r.problems.push_back({"", builder.error().empty() ? "not valid JSON" : builder.error()});
-    return r;
-  }
-  return Reader(base_dir.string()).read(builder.take_root());
+  return Reader(base_dir.string()).read(*tree);
 }
 
 ReadResult read_otio_file(const std::filesystem::path& file) {

@@ -15,6 +15,7 @@ extern "C" {
 
 #include "base/check.h"
 #include "media/av_error.h"
+#include "media/filter_chain.h"
 
 namespace leancut::media {
 
@@ -64,24 +65,7 @@ Status AudioTempo::build(const AVFrame* first) {
   const int64_t start_sample = round_half_up(start_ * Rational{sample_rate_});
   const std::string chain = "atrim=start_sample=" + std::to_string(start_sample) +
                             ",asetpts=PTS-STARTPTS," + atempo_chain(speed_);
-  FilterInOutPtr outputs{avfilter_inout_alloc()};
-  FilterInOutPtr inputs{avfilter_inout_alloc()};
-  if (outputs == nullptr || inputs == nullptr) {
-    return make_error(ErrorCode::OverBudget, "avfilter_inout_alloc failed");
-  }
-  outputs->name = av_strdup("in");
-  outputs->filter_ctx = source_;
-  inputs->name = av_strdup("out");
-  inputs->filter_ctx = sink_;
-  AVFilterInOut* in_raw = inputs.release();
-  AVFilterInOut* out_raw = outputs.release();
-  err = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
-  inputs.reset(in_raw);
-  outputs.reset(out_raw);
-  if (err < 0) return av_error(err, "avfilter_graph_parse_ptr", chain);
-  err = avfilter_graph_config(graph_.get(), nullptr);
-  if (err < 0) return av_error(err, "avfilter_graph_config", chain);
-  return ok_status();
+  return link_chain_and_configure(graph_.get(), source_, sink_, chain);
 }
 
 Status AudioTempo::feed(const AVFrame* frame, Rational time) {

@@ -16,6 +16,7 @@ extern "C" {
 #include "media/av_error.h"
 #include "media/av_time.h"
 #include "media/charge.h"
+#include "media/filter_chain.h"
 
 namespace leancut::media {
 namespace {
@@ -146,15 +147,6 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
   }
   chain += ",setsar=1,format=yuv420p";
 
-  FilterInOutPtr outputs{avfilter_inout_alloc()};
-  FilterInOutPtr inputs{avfilter_inout_alloc()};
-  if (outputs == nullptr || inputs == nullptr) {
-    return make_error(ErrorCode::OverBudget, "avfilter_inout_alloc failed");
-  }
-  outputs->name = av_strdup("in");
-  outputs->filter_ctx = source_;
-  outputs->pad_idx = 0;
-  outputs->next = nullptr;
   // Text overlays: drawtext filters between the chain and the sink, made with av_opt_set so
   // the text needs no filtergraph escaping (quotes, colons and backslashes are drawn as written).
   std::vector<AVFilterContext*> texts;
@@ -164,25 +156,14 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
       texts.push_back(dt);
     }
   }
-  inputs->name = av_strdup("out");
-  inputs->filter_ctx = texts.empty() ? sink_ : texts.front();
-  inputs->pad_idx = 0;
-  inputs->next = nullptr;
   for (size_t i = 0; i < texts.size(); ++i) {
     AVFilterContext* next = i + 1 < texts.size() ? texts[i + 1] : sink_;
     if (int link = avfilter_link(texts[i], 0, next, 0); link < 0) {
       return av_error(link, "avfilter_link(drawtext)");
     }
   }
-  AVFilterInOut* in_raw = inputs.release();
-  AVFilterInOut* out_raw = outputs.release();
-  err = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
-  // parse_ptr leaves whatever it did not link in the lists; we free them either way.
-  inputs.reset(in_raw);
-  outputs.reset(out_raw);
-  if (err < 0) return av_error(err, "avfilter_graph_parse_ptr", chain);
-  err = avfilter_graph_config(graph_.get(), nullptr);
-  if (err < 0) return av_error(err, "avfilter_graph_config", chain);
+  LEANCUT_TRY(link_chain_and_configure(graph_.get(), source_, texts.empty() ? sink_ : texts.front(),
+                                       chain));
   shape_ = shape;
   ++graph_builds_;
   return ok_status();
