@@ -85,8 +85,10 @@ struct Rgb {
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
 
-// A shot is a piece of a source ([in, out) of `source`), or, when `color` is set, a generated
-// picture: that colour for `duration` seconds, with silence (slates, gaps, black).
+// A shot is a piece of a source ([in, out) of `source`); or, when `color` is set, a generated
+// picture: that colour for `duration` seconds, with silence (slates, gaps, black); or, when
+// `image` is set, a still: that PNG/JPEG for `duration` seconds, its transparent parts showing
+// the output's background, placed by `fit`, with silence.
 struct Shot {
   std::string source_text;       // as written in the blueprint (for messages)
   std::filesystem::path source;  // resolved: relative paths against the blueprint's folder
@@ -108,6 +110,10 @@ struct Shot {
   std::string color_text;  // as written ("black", "#102030")
   Rational duration{0};
   bool is_colour() const { return color.has_value(); }
+  // A still shot: no source, in or out; `duration` seconds of this picture, placed by `fit`.
+  std::string image_text;       // as written in the blueprint (for messages)
+  std::filesystem::path image;  // resolved like `source`
+  bool is_still() const { return !image.empty(); }
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 
