@@ -177,6 +177,15 @@ std::string to_json(const Blueprint& bp) {
       s += json_texts(shot.texts) + "}";
       continue;
     }
+    if (shot.is_still()) {
+      const std::string& image = shot.image_text.empty() ? shot.image.string() : shot.image_text;
+      s += "    {\"image\": " + json_string(image) +
+           ", \"duration\": " + json_seconds(shot.duration) +
+           ", \"fit\": " + json_string(to_string(shot.fit));
+      if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
+      s += json_texts(shot.texts) + "}";
+      continue;
+    }
     s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
          ", \"out\": " + json_time(shot.out) + ", \"fit\": " + json_string(to_string(shot.fit)) +
          ", \"audio\": " + (shot.audio ? "true" : "false");

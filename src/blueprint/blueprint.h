@@ -106,8 +106,10 @@ struct TextOverlay {
   friend bool operator==(const TextOverlay&, const TextOverlay&) = default;
 };
 
-// A shot is a piece of a source ([in, out) of `source`), or, when `color` is set, a generated
-// picture: that colour for `duration` seconds, with silence (slates, gaps, black).
+// A shot is a piece of a source ([in, out) of `source`); or, when `color` is set, a generated
+// picture: that colour for `duration` seconds, with silence (slates, gaps, black); or, when
+// `image` is set, a still: that PNG/JPEG for `duration` seconds, its transparent parts showing
+// the output's background, placed by `fit`, with silence.
 struct Shot {
   std::string source_text;       // as written in the blueprint (for messages)
   std::filesystem::path source;  // resolved: relative paths against the blueprint's folder
@@ -130,6 +132,10 @@ struct Shot {
   Rational duration{0};
   bool is_colour() const { return color.has_value(); }
   std::vector<TextOverlay> texts;  // "text": drawn over the shot, in order (last on top)
+  // A still shot: no source, in or out; `duration` seconds of this picture, placed by `fit`.
+  std::string image_text;       // as written in the blueprint (for messages)
+  std::filesystem::path image;  // resolved like `source`
+  bool is_still() const { return !image.empty(); }
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 

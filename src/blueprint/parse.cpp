@@ -469,6 +469,12 @@ class Validator {
       shot_checkable_.push_back(false);  // nothing to probe
       return s;
     }
+    if (std::find(n.keys.begin(), n.keys.end(), "image") != n.keys.end()) {
+      const bool ok = still_shot(n, path, s);
+      // Its image is probed with the media checks when its own fields are fine.
+      shot_checkable_.push_back(ok);
+      return s;
+    }
     std::optional<TimeRef> in;
     std::optional<TimeRef> out;
     std::optional<std::string> focus_path;  // set when the shot has a focus field
@@ -483,9 +489,7 @@ class Validator {
              } else if (key == "out") {
                out = time(v, p);
              } else if (key == "fit") {
-               if (auto f = choice(v, p, "unknown fit", {"fit", "fill", "stretch"})) {
-                 s.fit = *f == "fill" ? Fit::Fill : (*f == "stretch" ? Fit::Stretch : Fit::Fit);
-               }
+               if (auto f = fit(v, p)) s.fit = *f;
              } else if (key == "focus") {
                focus_path = p;
                if (auto f = focus(v, p)) s.focus = *f;
@@ -589,16 +593,7 @@ class Validator {
                  s.color_text = text;
                }
              } else if (key == "duration") {
-               std::optional<TimeRef> d = time(v, p);
-               if (d && !std::holds_alternative<Rational>(*d)) {
-                 error(p,
-                       "a colour shot's duration is in seconds (it has no source rate for a "
-                       "timecode)");
-               } else if (d && std::get<Rational>(*d) <= Rational{0}) {
-                 error(p, "must be positive");
-               } else if (d) {
-                 s.duration = std::get<Rational>(*d);
-               }
+               if (auto d = duration(v, p, "a colour shot")) s.duration = *d;
              } else if (key == "name") {
                if (auto name = string(v, p)) s.name = *name;
              } else if (key == "text") {
@@ -695,6 +690,48 @@ class Validator {
     }
   }
 
+  // A still: a PNG or JPEG for `duration` seconds, placed by `fit`, with silence. True when its
+  // fields are fine, so the image can be checked against the media.
+  bool still_shot(const Node& n, const std::string& path, Shot& s) {
+    const size_t errors_before = diagnostics_.size();
+    object(n, path, {"image", "duration", "fit", "name", "text"}, {"image", "duration"},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "text") {
+               texts(v, p, s.texts);
+             } else if (key == "image") {
+               file_path(v, p, s.image_text, s.image);
+             } else if (key == "duration") {
+               if (auto d = duration(v, p, "a still shot")) s.duration = *d;
+             } else if (key == "fit") {
+               if (auto f = fit(v, p)) s.fit = *f;
+             } else if (key == "name") {
+               if (auto name = string(v, p)) s.name = *name;
+             }
+           });
+    s.audio = false;
+    return diagnostics_.size() == errors_before;
+  }
+
+  std::optional<Fit> fit(const Node& v, const std::string& p) {
+    std::optional<std::string> f = choice(v, p, "unknown fit", {"fit", "fill", "stretch"});
+    if (!f) return std::nullopt;
+    return *f == "fill" ? Fit::Fill : (*f == "stretch" ? Fit::Stretch : Fit::Fit);
+  }
+
+  // A generated shot's length: positive seconds. `what` names the shot kind for the message.
+  std::optional<Rational> duration(const Node& v, const std::string& p, const char* what) {
+    std::optional<TimeRef> d = time(v, p);
+    if (d && !std::holds_alternative<Rational>(*d)) {
+      error(p,
+            std::string(what) + "'s duration is in seconds (it has no source rate for a timecode)");
+    } else if (d && std::get<Rational>(*d) <= Rational{0}) {
+      error(p, "must be positive");
+    } else if (d) {
+      return std::get<Rational>(*d);
+    }
+    return std::nullopt;
+  }
+
   // False only when the order is known to be wrong without media: both seconds, or both
   // timecodes of the same kind (their fields then order like the frames they label).
   static bool in_before_out(const TimeRef& in, const TimeRef& out) {
@@ -733,6 +770,12 @@ class Validator {
   }
 
   void source(const Node& n, const std::string& path, Shot& s) {
+    file_path(n, path, s.source_text, s.source);
+  }
+
+  // A media file's name as written, and resolved: relative to the blueprint's folder.
+  void file_path(const Node& n, const std::string& path, std::string& as_written,
+                 std::filesystem::path& resolved) {
     std::optional<std::string> text = string(n, path);
     if (!text) return;
     if (text->empty()) {
@@ -743,9 +786,9 @@ class Validator {
       error(path, "must not contain a NUL character");
       return;
     }
-    s.source_text = *text;
+    as_written = *text;
     std::filesystem::path p(*text);
-    s.source = (p.is_absolute() ? p : base_dir_ / p).lexically_normal();
+    resolved = (p.is_absolute() ? p : base_dir_ / p).lexically_normal();
   }
 
   std::optional<TimeRef> time(const Node& n, const std::string& path) {

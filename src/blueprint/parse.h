@@ -47,7 +47,8 @@ ParseResult load_blueprint(const std::filesystem::path& file);
 // Writes a blueprint back as JSON (read mirrors write; parse(to_json(bp)) == bp). Seconds are
 // written as decimal numbers when they terminate (1.5), else as exact "num/den" strings
 // ("1001/30000"), a form the parser also accepts. A shot's source is written as source_text, or
-// as the source path when source_text is empty. Used by generators (demo, benchmark), tests.
+// as the source path when source_text is empty; a still's image likewise. Used by generators
+// (demo, benchmark), tests.
 std::string to_json(const Blueprint& bp);
 
 }  // namespace leancut::blueprint

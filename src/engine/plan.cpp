@@ -19,6 +19,17 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
       in.max_source_frame_bytes = std::max(in.max_source_frame_bytes, in.output_frame_bytes);
       continue;
     }
+    if (shot.is_still()) {
+      // Its picture at the image's own size, as decoded; with transparency, while it is
+      // flattened onto the background, an RGBA copy and the RGB24 result beside it.
+      const media::ImageInfo& image = *shot.image;
+      int64_t bytes = media::estimate_picture_bytes(image.width, image.height, image.pixel_format);
+      if (image.has_alpha) {
+        bytes += int64_t{image.width} * image.height * (4 + 3);
+      }
+      in.max_source_frame_bytes = std::max(in.max_source_frame_bytes, bytes);
+      continue;
+    }
     used[static_cast<size_t>(shot.source)] = true;
   }
   for (size_t i = 0; i < timeline.sources.size(); ++i) {

@@ -23,6 +23,7 @@
 #include "media/mux.h"
 #include "media/packet_spool.h"
 #include "media/source_reader.h"
+#include "media/still_image.h"
 #include "media/video_normalizer.h"
 #include "memory/allocator.h"
 #include "time/time_range.h"
@@ -49,7 +50,6 @@ struct VideoWork {
   bool repeat = false;
 };
 
-// Names show in top, perf and gdb; libav's own worker threads inherit them.
 // A picture of one colour at the output's size, in RGB: the normalizer converts it to the
 // output's pixel format the same way as a decoded RGB source.
 Result<media::FramePtr> colour_picture(const blueprint::Rgb& rgb, int width, int height) {
@@ -109,6 +109,17 @@ std::shared_ptr<const std::vector<media::TextDraw>> text_draws(const ResolvedSho
   return draws;
 }
 
+// A still's picture without transparency: decoded from its file and flattened onto the output's
+// background (media/still_image.h), ready for the normalizer like any decoded picture.
+Result<media::FramePtr> still_picture(const media::ImageInfo& image,
+                                      const std::string& background) {
+  LEANCUT_ASSIGN_OR_RETURN(media::FramePtr decoded, media::decode_image(image.path));
+  // Output::background is always a colour parse_colour knows once the blueprint is parsed.
+  const blueprint::Rgb bg = blueprint::parse_colour(background).value_or(blueprint::Rgb{});
+  return media::flatten_onto(decoded.get(), {bg.r, bg.g, bg.b});
+}
+
+// Names show in top, perf and gdb; libav's own worker threads inherit them.
 void name_thread(const char* name) {
   pthread_setname_np(pthread_self(), name);
 }
@@ -382,10 +393,10 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     }
     const ResolvedShot& shot = tl.shots[i];
     const ResolvedShot& next = tl.shots[i + 1];
-    if (next.is_colour()) return;
+    if (!next.has_source()) return;
     const Rational next_t0 = next.slot_time(0, fps);
     const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
-    const bool continues = !shot.is_colour() && next.source == shot.source &&
+    const bool continues = shot.has_source() && next.source == shot.source &&
                            next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow;
     if (continues) return;
     prefetch_shot = i + 1;
@@ -400,15 +411,26 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     job_.shot_ = static_cast<int64_t>(i);
     const ResolvedShot& shot = tl.shots[i];
     const Rational t0 = shot.slot_time(0, fps);
-    if (shot.is_colour()) {
-      // No reader: one picture of the output's size, sent once and repeated. The reader of the
-      // shot before is closed; the prefetch (if any) goes on opening the shot after.
+    if (!shot.has_source()) {
+      // No reader: one picture, sent once and repeated. The reader of the shot before is closed;
+      // the prefetch (if any) goes on opening the shot after. A colour shot's picture is made at
+      // the output's size; a still's is its image, decoded here (it was probed when the timeline
+      // was resolved), its transparency flattened onto the background because the output has
+      // none, and placed by the shot's fit. Either picture is freed once the normalizer has made
+      // the shot's one output picture from it.
       cursor = VideoCursor{};
       start_prefetch(i);
       Result<media::FramePtr> picture =
-          colour_picture(*shot.color, tl.output.width, tl.output.height);
+          shot.is_colour() ? colour_picture(*shot.color, tl.output.width, tl.output.height)
+                           : still_picture(*shot.image, tl.output.background);
       if (!picture) return fail(shot_error(shot, picture.error()));
-      const media::Placement placement{.fit = media::FitMode::Stretch,
+      if (shot.is_still()) {
+        // What the image holds while it waits in the queue; a colour shot's picture is the size
+        // of one output frame, which the planner counts anyway.
+        media::charge_frame(picture->get(), charged(decoded_frames_account),
+                            static_cast<int64_t>(media::frame_bytes(picture->get())));
+      }
+      const media::Placement placement{.fit = shot.is_colour() ? media::FitMode::Stretch : shot.fit,
                                        .texts = text_draws(shot, tl.output)};
       const uint64_t id = ++next_picture_id;
       for (int64_t k = 0; k < shot.frame_count; ++k) {

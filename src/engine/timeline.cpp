@@ -59,6 +59,7 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
   // there is one (every shot asks it, so its hit rate shows the reuse), else by this index.
   std::map<std::filesystem::path, int> source_index;
   std::map<std::filesystem::path, Error> source_error;
+  std::map<std::filesystem::path, Result<media::ImageInfo>> images;
 
   // Appends a shot after the ones placed so far.
   const auto place = [&](ResolvedShot& rs) {
@@ -93,6 +94,48 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
                                            (Rational{1} / fps).to_seconds_string() + ")"});
         continue;
       }
+      place(rs);
+      continue;
+    }
+    if (shot.is_still()) {
+      ResolvedShot rs;
+      rs.index = static_cast<int>(i);
+      rs.source = kNoSource;
+      rs.in = Rational{0};
+      rs.out = shot.duration;
+      rs.take_audio = false;
+      rs.fit = to_fit_mode(shot.fit);
+      rs.frame_count = frame_count(TimeRange{Rational{0}, shot.duration}, fps);
+      bool ok = true;
+      if (rs.frame_count <= 0) {
+        result.diagnostics.push_back(
+            {shot_path(i, "duration"), shot.duration.to_seconds_string() +
+                                           " is shorter than one output frame (" +
+                                           (Rational{1} / fps).to_seconds_string() + ")"});
+        ok = false;
+      }
+      // Each distinct image is decoded once, however many shots show it.
+      auto known_image = images.find(shot.image);
+      if (known_image == images.end()) {
+        std::error_code ec;
+        Result<media::ImageInfo> probe =
+            !std::filesystem::exists(shot.image, ec)
+                ? Result<media::ImageInfo>{make_error(ErrorCode::NotFound,
+                                                      display_path(shot.image) + ": no such file")}
+            : access(shot.image.c_str(), R_OK) != 0
+                ? Result<media::ImageInfo>{make_error(
+                      ErrorCode::NotFound,
+                      display_path(shot.image) + ": not readable (permission denied)")}
+                : media::probe_image(shot.image);
+        known_image = images.emplace(shot.image, std::move(probe)).first;
+      }
+      if (!known_image->second) {
+        result.diagnostics.push_back({shot_path(i, "image"), known_image->second.error().message});
+        ok = false;
+      }
+      if (!ok) continue;
+      rs.image = known_image->second.value();
+      rs.texts = shot.texts;
       place(rs);
       continue;
     }

@@ -18,17 +18,19 @@
 #include "blueprint/parse.h"
 #include "media/probe.h"
 #include "media/probe_cache.h"
+#include "media/still_image.h"
 #include "media/video_normalizer.h"
 #include "time/rational.h"
 
 namespace leancut::engine {
 
-inline constexpr int kNoSource = -1;  // ResolvedShot::source of a colour shot
+inline constexpr int kNoSource = -1;  // ResolvedShot::source of a colour or still shot
 
 struct ResolvedShot {
-  int index = 0;                        // position in the blueprint's shots
-  int source = 0;                       // index into Timeline::sources; kNoSource for a colour shot
-  std::optional<blueprint::Rgb> color;  // a colour shot's picture (no source)
+  int index = 0;   // position in the blueprint's shots
+  int source = 0;  // index into Timeline::sources; kNoSource for a colour or still shot
+  std::optional<blueprint::Rgb> color;        // a colour shot's picture (no source)
+  std::optional<media::ImageInfo> image;      // a still shot's picture (no source), as probed
   std::vector<blueprint::TextOverlay> texts;  // drawn over the shot
   Rational in;                                // seconds, as given (timecodes converted)
   Rational out;
@@ -51,7 +53,9 @@ struct ResolvedShot {
   // Editor time in the source of the shot's output frame k: (source_first_frame + k) × speed /
   // fps, or the first frame's for a freeze.
   Rational slot_time(int64_t k, Rational fps) const;
-  bool is_colour() const { return source == kNoSource; }
+  bool is_colour() const { return color.has_value(); }
+  bool is_still() const { return image.has_value(); }
+  bool has_source() const { return source != kNoSource; }
 };
 
 struct Timeline {

@@ -1,7 +1,10 @@
 #include "media/video_normalizer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +13,7 @@ extern "C" {
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/opt.h>
+#include <libavutil/parseutils.h>
 #include <libavutil/pixdesc.h>
 }
 
@@ -73,7 +77,48 @@ bool VideoNormalizer::InputShape::operator==(const InputShape& o) const {
          color_range == o.color_range && placement == o.placement;
 }
 
-VideoNormalizer::VideoNormalizer(VideoTarget target) : target_(std::move(target)) {}
+VideoNormalizer::VideoNormalizer(VideoTarget target) : target_(std::move(target)) {
+  // libavfilter's pad (5.1) converts its colour with the BT.601 matrix whatever the frames are;
+  // the output is BT.709, so a coloured background would come out a few levels off, and differ
+  // from the same colour converted from an RGB picture (a still's transparent parts, a colour
+  // shot). The bars are painted with the BT.709 value instead (normalize()).
+  uint8_t rgba[4] = {0, 0, 0, 255};
+  if (av_parse_color(rgba, target_.background.c_str(), -1, nullptr) >= 0) {
+    const double r = rgba[0], g = rgba[1], b = rgba[2];
+    const double y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const auto to_byte = [](double v) { return static_cast<uint8_t>(std::lround(v)); };
+    bar_yuv_[0] = to_byte(16 + 219 * y / 255);
+    bar_yuv_[1] = to_byte(128 + 224 * (b - y) / (1.8556 * 255));
+    bar_yuv_[2] = to_byte(128 + 224 * (r - y) / (1.5748 * 255));
+  }
+}
+
+Status VideoNormalizer::paint_bars(AVFrame* out) const {
+  if (int err = av_frame_make_writable(out); err < 0)
+    return av_error(err, "av_frame_make_writable");
+  const ScaledRect& r = bars_rect_;
+  // Luma rows/columns [0, x) and [x + w, width), likewise vertically; chroma at half (the offsets
+  // and sizes are even).
+  for (int plane = 0; plane < 3; ++plane) {
+    const int shift = plane == 0 ? 0 : 1;
+    const int width = target_.width >> shift;
+    const int height = target_.height >> shift;
+    const int x0 = std::max(r.x, 0) >> shift;
+    const int x1 = std::min(std::max(r.x, 0) + r.width, target_.width) >> shift;
+    const int y0 = std::max(r.y, 0) >> shift;
+    const int y1 = std::min(std::max(r.y, 0) + r.height, target_.height) >> shift;
+    for (int y = 0; y < height; ++y) {
+      uint8_t* row = out->data[plane] + static_cast<std::ptrdiff_t>(y) * out->linesize[plane];
+      if (y < y0 || y >= y1) {
+        std::memset(row, bar_yuv_[plane], static_cast<size_t>(width));
+        continue;
+      }
+      std::memset(row, bar_yuv_[plane], static_cast<size_t>(x0));
+      std::memset(row + x1, bar_yuv_[plane], static_cast<size_t>(width - x1));
+    }
+  }
+  return ok_status();
+}
 
 Status VideoNormalizer::build_graph(const InputShape& shape) {
   graph_.reset(avfilter_graph_alloc());
@@ -135,7 +180,9 @@ Status VideoNormalizer::build_graph(const InputShape& shape) {
   }
   chain += "scale=w=" + std::to_string(rect.width) + ":h=" + std::to_string(rect.height) +
            ":flags=bicubic:out_range=tv" + colour;
-  if (rect.x > 0 || rect.y > 0) {
+  has_bars_ = rect.x > 0 || rect.y > 0;
+  bars_rect_ = rect;
+  if (has_bars_) {
     chain += ",pad=w=" + std::to_string(target_.width) + ":h=" + std::to_string(target_.height) +
              ":x=" + std::to_string(rect.x > 0 ? rect.x : 0) +
              ":y=" + std::to_string(rect.y > 0 ? rect.y : 0) + ":color=" + target_.background;
@@ -253,6 +300,7 @@ Result<FramePtr> VideoNormalizer::normalize(FramePtr frame, const Placement& pla
   err = av_buffersink_get_frame(sink_, out.get());
   if (err < 0) return av_error(err, "av_buffersink_get_frame");
   out->pts = output_pts;
+  if (has_bars_) LEANCUT_TRY(paint_bars(out.get()));
   // Each output frame lasts one output frame; what came through from the decoder was in the
   // source's time base.
   out->pkt_duration = 1;

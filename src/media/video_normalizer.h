@@ -107,12 +107,18 @@ class VideoNormalizer {
   // One drawtext filter in graph_ for `t` (not linked yet).
   Result<AVFilterContext*> make_drawtext(const TextDraw& t, size_t index);
   Status build_graph(const InputShape& shape);
+  Status paint_bars(AVFrame* out) const;
 
   VideoTarget target_;
   FilterGraphPtr graph_;
   AVFilterContext* source_ = nullptr;  // owned by graph_
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   InputShape shape_;
+  // Bars the graph's pad adds for the current shape (the picture's rect inside the frame), and
+  // the background in BT.709 limited-range YUV that they are painted with afterwards.
+  bool has_bars_ = false;
+  ScaledRect bars_rect_;
+  uint8_t bar_yuv_[3] = {16, 128, 128};
   int64_t graph_builds_ = 0;
 };
 

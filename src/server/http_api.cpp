@@ -463,21 +463,24 @@ bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
   json& shots = blueprint["shots"];
   for (std::size_t i = 0; i < shots.size(); ++i) {
     json& shot = shots[i];
-    if (!shot.is_object() || !shot.contains("source") || !shot["source"].is_string()) continue;
-    const std::string given = shot["source"].get<std::string>();
-    const fs::path p(given);
-    std::error_code ec;
-    // Resolves `..` and every symlink that exists, so a link pointing out of a root is caught.
-    const fs::path resolved = fs::weakly_canonical(p.is_absolute() ? p : base_dir / p, ec);
-    const bool inside =
-        !ec && std::any_of(options.media_roots.begin(), options.media_roots.end(),
-                           [&](const fs::path& root) { return is_within(resolved, root); });
-    if (!inside) {
-      details.push_back({{"path", "shots[" + std::to_string(i) + "].source"},
-                         {"message", given + " resolves outside the media roots"}});
-      continue;
+    // A still's image is a file the render reads too, so it is held to the same roots.
+    for (const char* field : {"source", "image"}) {
+      if (!shot.is_object() || !shot.contains(field) || !shot[field].is_string()) continue;
+      const std::string given = shot[field].get<std::string>();
+      const fs::path p(given);
+      std::error_code ec;
+      // Resolves `..` and every symlink that exists, so a link pointing out of a root is caught.
+      const fs::path resolved = fs::weakly_canonical(p.is_absolute() ? p : base_dir / p, ec);
+      const bool inside =
+          !ec && std::any_of(options.media_roots.begin(), options.media_roots.end(),
+                             [&](const fs::path& root) { return is_within(resolved, root); });
+      if (!inside) {
+        details.push_back({{"path", "shots[" + std::to_string(i) + "]." + field},
+                           {"message", given + " resolves outside the media roots"}});
+        continue;
+      }
+      shot[field] = resolved.string();
     }
-    shot["source"] = resolved.string();
   }
   if (details.empty()) return true;
   err = {422, "source_outside_media_roots",

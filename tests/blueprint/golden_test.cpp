@@ -84,6 +84,13 @@ std::string dump(const Blueprint& bp) {
       s << "\n";
       continue;
     }
+    if (shot.is_still()) {
+      s << "shots[" << i << "]: image=" << shot.image_text << " -> " << shot.image.generic_string()
+        << " duration=" << shot.duration.to_string() << "s fit=" << to_string(shot.fit);
+      if (!shot.name.empty()) s << " name=" << shot.name;
+      s << "\n";
+      continue;
+    }
     s << "shots[" << i << "]: source=" << shot.source_text << " -> " << shot.source.generic_string()
       << " in=" << time_text(shot.in) << " out=" << time_text(shot.out)
       << " fit=" << to_string(shot.fit) << " audio=" << (shot.audio ? "true" : "false");

@@ -94,6 +94,10 @@ const Place kPlaces[] = {
      [](const std::string& v) {
        return R"({"version": 1, "shots": [{"color": )" + v + R"(, "duration": 1}]})";
      }},
+    {"still fit", "/$defs/image_shot/properties/fit",
+     [](const std::string& v) {
+       return R"({"version": 1, "shots": [{"image": "a.png", "duration": 1, "fit": )" + v + "}]}";
+     }},
     {"version", "/properties/version",
      [](const std::string& v) {
        return R"({"version": )" + v + R"(, "shots": [{"source": "a.mp4", "in": 0, "out": 1}]})";
@@ -181,12 +185,16 @@ TEST(Schema, ObjectsHaveTheSameFields) {
   EXPECT_EQ(parser_fields(with_shot(R"(, "zz": 0)")), schema_fields("/$defs/source_shot"));
   EXPECT_EQ(parser_fields(R"({"version": 1, "shots": [{"color": "red", "duration": 1, "zz": 0}]})"),
             schema_fields("/$defs/colour_shot"));
+  EXPECT_EQ(
+      parser_fields(R"({"version": 1, "shots": [{"image": "a.png", "duration": 1, "zz": 0}]})"),
+      schema_fields("/$defs/image_shot"));
 }
 
 TEST(Schema, RequiredFieldsMatch) {
   EXPECT_EQ(schema()["required"], Json({"version", "shots"}));
   EXPECT_EQ(schema()["$defs"]["source_shot"]["required"], Json({"source", "in", "out"}));
   EXPECT_EQ(schema()["$defs"]["colour_shot"]["required"], Json({"color", "duration"}));
+  EXPECT_EQ(schema()["$defs"]["image_shot"]["required"], Json({"image", "duration"}));
   EXPECT_FALSE(schema()["$defs"]["output"].contains("required"));
 }
 

@@ -105,6 +105,24 @@ TEST(ToJson, ASourceGivenOnlyAsAPathIsWrittenAsThatPath) {
   EXPECT_EQ(back.shots[0].source, std::filesystem::path("/media/clip.mp4"));
 }
 
+TEST(ToJson, StillShotsReadBack) {
+  Blueprint bp = one_shot(Rational{0}, Rational{1});
+  Shot still;
+  still.image_text = "art/logo.png";
+  still.image = kBase / "art/logo.png";
+  still.duration = Rational{1001, 30000};
+  still.fit = Fit::Fill;
+  still.audio = false;  // a still is silent; the parser says so
+  still.name = "logo";
+  bp.shots.push_back(still);
+  const std::string json = to_json(bp);
+  EXPECT_NE(json.find(R"({"image": "art/logo.png", "duration": "1001/30000", "fit": "fill", )"
+                      R"("name": "logo"})"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(round_trip(bp), bp);
+}
+
 // Random rationals with denominators of every shape: powers of 2 and 5 (terminating decimals,
 // up to 2^62), NTSC-style, primes, and arbitrary ones.
 TEST(ToJson, FocusIsWrittenWhenNotCentredAndReadsBack) {

@@ -256,6 +256,11 @@ TEST_F(HttpApiTest, RefusalsNameTheProblem) {
   EXPECT_EQ(r.body["error"]["code"], "source_outside_media_roots");
   EXPECT_THAT(error_message(r), HasSubstr("shots[1].source"));
 
+  r = post(R"({"kind": "render", "blueprint": {"shots": [{"image": "../outside/secret.png"}]}})");
+  EXPECT_EQ(r.status, 422) << "a still's image is held to the media roots too";
+  EXPECT_EQ(r.body["error"]["code"], "source_outside_media_roots");
+  EXPECT_THAT(error_message(r), HasSubstr("shots[0].image"));
+
   r = post(R"({"kind": "render", "blueprint": {"shots": [{"source": "link.mp4"}]}})");
   EXPECT_EQ(r.status, 422) << "a symlink out of the root";
   EXPECT_THAT(error_message(r), HasSubstr("shots[0].source: link.mp4"));
