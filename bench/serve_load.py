@@ -84,6 +84,9 @@ def tree_rss(root: int) -> int:
     return total
 
 
+_SERVERS: list[subprocess.Popen] = []
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--binary", default=str(ROOT / "build/default/src/cli/leancut"))
@@ -108,11 +111,12 @@ def main() -> int:
         subprocess.run([args.binary, "render", str(work / "cut.json"), "-o",
                         str(media / "short_1080p.mp4"), "-q"], check=True,
                        stdout=subprocess.DEVNULL)
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: SIM115 (killed in __main__'s finally if anything fails)
         [args.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(work / "data"),
          "--media-root", str(media), "--memory", args.memory, "--max-running", args.max_running,
          "--max-queued", args.max_queued, *args.server_arg],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    _SERVERS.append(server)
     line = server.stdout.readline()
     m = re.search(r"listening on (http://[0-9.]+:[0-9]+)", line)
     if not m:
@@ -227,4 +231,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        # Whatever happened, no server of ours outlives the script (a crashed run once left one).
+        for child in _SERVERS:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
