@@ -233,7 +233,20 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
       shot.color = slate ? kSlateColour : blueprint::Rgb{0, 0, 0};
       shot.color_text = slate ? "#404040" : "black";
       shot.duration = frame_time(frames, fps);
-      if (s.clip != nullptr) shot.name = "missing: " + s.clip->name;
+      if (s.clip != nullptr) {
+        shot.name = "missing: " + s.clip->name;
+        // A labelled slate: whoever watches the conform check sees what is missing there.
+        blueprint::TextOverlay title;
+        title.text = "MISSING: " + (s.clip->name.empty() ? s.clip->media_path : s.clip->name);
+        title.position = "center";
+        blueprint::TextOverlay path;
+        path.text = s.clip->media_path;
+        path.size = 0;  // the default, a fifteenth of the height
+        path.position = "point";
+        path.x = Rational{1, 2};
+        path.y = Rational{2, 3};
+        shot.texts = {title, path};
+      }
     }
     bp.shots.push_back(std::move(shot));
     out.shot_origins.push_back(s.origin);

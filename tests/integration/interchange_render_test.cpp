@@ -55,7 +55,8 @@ struct Output {
   int width = 0;
   int height = 0;
   std::vector<std::optional<media::FrameCode>> codes;
-  std::vector<int> max_luma;  // of each frame's centre row: black stays near 16
+  std::vector<int> max_luma;     // of each frame's centre row: black stays near 16
+  std::vector<int> corner_luma;  // near the top-right corner: the background, past any text
 };
 
 Output decode(const fs::path& file) {
@@ -66,6 +67,7 @@ Output decode(const fs::path& file) {
     const uint8_t* row = f->data[0] + static_cast<ptrdiff_t>(f->height / 2) * f->linesize[0];
     for (int x = 0; x < f->width; ++x) peak = std::max(peak, int{row[x]});
     out.max_luma.push_back(peak);
+    out.corner_luma.push_back(f->data[0][4 * f->linesize[0] + (f->width - 5)]);
   });
   EXPECT_TRUE(decoded.ok()) << decoded.error().message;
   if (!decoded.ok() || decoded->video() == nullptr) return out;
@@ -211,14 +213,16 @@ TEST_F(InterchangeRender, MissingMediaIsListedOrSlated) {
   EXPECT_THAT(r.err, HasSubstr("tracks.children[0].children[2]: media not found"));
   EXPECT_FALSE(fs::exists(out()));
 
-  // Slated: dark grey (#404040, luma about 71) where the clips were, black in the gap.
+  // Slated: dark grey (#404040, luma about 71) where the clips were, with a white "MISSING:"
+  // label across the middle; black in the gap.
   r = render("render_gap.otio", {"--missing", "slate"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Output o = decode(out());
   ASSERT_EQ(o.frames, 60);
   for (int64_t i : {0, 23, 36, 59}) {
     EXPECT_FALSE(o.codes[i].has_value()) << i;
-    EXPECT_NEAR(o.max_luma[i], 71, 8) << i;
+    EXPECT_NEAR(o.corner_luma[i], 71, 8) << i;
+    EXPECT_GT(o.max_luma[i], 180) << i << ": no label on the slate";
   }
   for (int64_t i : {24, 35}) EXPECT_LE(o.max_luma[i], 20) << i;
 }
