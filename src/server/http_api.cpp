@@ -308,8 +308,9 @@ namespace {
 void raise_listen_backlog(int port, int backlog) {
   std::error_code ec;
   for (fs::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     char* rest = nullptr;
-    const long fd = std::strtol(it->path().filename().c_str(), &rest, 10);
+    const long fd = std::strtol(name.c_str(), &rest, 10);
     if (rest == nullptr || *rest != '\0') continue;
     int listening = 0;
     socklen_t len = sizeof listening;

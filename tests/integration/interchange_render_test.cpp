@@ -242,8 +242,9 @@ TEST_F(InterchangeRender, OutputSettingsAreCheckedByTheBlueprintRules) {
 }
 
 TEST_F(InterchangeRender, PlanAcceptsACut) {
-  std::vector<std::string> args = {leancut_binary(), "plan", sample("render_cuts.otio").string(),
-                                   "--json"};
+  // A 1920x1080 plan (the cut's default size); 2G so a sanitizer build's baseline fits too.
+  std::vector<std::string> args = {
+      leancut_binary(), "plan", sample("render_cuts.otio").string(), "--json", "--memory", "2G"};
   for (const std::string& a : remap()) args.push_back(a);
   ProcessResult r = run_process(args, kTimeoutMs);
   EXPECT_EQ(r.exit_code, 0) << r.err;
