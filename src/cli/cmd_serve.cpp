@@ -126,8 +126,20 @@ int64_t frames_estimate_bytes(int64_t baseline_bytes, int width, int height) {
 // that will run it (its baseline RSS and thread count, not the server's).
 struct BlueprintChecker {
   media::ProbeCache* probes = nullptr;
-  int64_t child_baseline_bytes = 0;
+  int64_t startup_rss_bytes = 0;  // the server's, before it served anything
   int child_threads = 0;
+
+  // What a child's RSS will be before its job starts. A fresh process of this binary starts near
+  // the server's startup RSS, but what it holds after parsing and probing is not known here, and
+  // under a sanitizer (ASan's quarantine keeps freed memory) it is far above it: a child planned
+  // from the startup figure refused its own reservation. The server's RSS now is above a release
+  // child's and grows like a sanitizer child's, so it is the baseline (an estimate that errs high
+  // by the server's caches and threads, ~50 MiB). Learning it from the children's reports is
+  // the better fix, not done yet.
+  int64_t child_baseline_bytes() const {
+    const memory::Monitor monitor(memory::SysRoot{}, SteadyClock::instance());
+    return std::max(startup_rss_bytes, monitor.sample().rss_bytes);
+  }
 
   server::BlueprintCheck operator()(const fs::path& file, int64_t budget_bytes) const {
     return check(file, nullptr, budget_bytes);
@@ -169,7 +181,7 @@ struct BlueprintChecker {
     }
     const media::VideoInfo& v = *probe->video;
     out.duration_seconds = v.duration.to_double();
-    out.estimate_bytes = frames_estimate_bytes(child_baseline_bytes, v.width, v.height);
+    out.estimate_bytes = frames_estimate_bytes(child_baseline_bytes(), v.width, v.height);
     out.fits = out.estimate_bytes <= budget_bytes || budget_bytes <= 0;
     if (!out.fits) {
       out.refusal = "needs about " + memory::format_bytes(out.estimate_bytes) + ", the budget is " +
@@ -193,7 +205,7 @@ struct BlueprintChecker {
       return out;
     }
     const JobPlan plan =
-        plan_job(*timeline, budget_bytes, child_threads, 0, "mp4", child_baseline_bytes);
+        plan_job(*timeline, budget_bytes, child_threads, 0, "mp4", child_baseline_bytes());
     out.estimate_bytes = plan.plan.estimate.peak_bytes;
     out.duration_seconds = timeline->duration().to_double();
     out.fits = plan.plan.fits;
@@ -330,11 +342,8 @@ int run_serve(const ServeArgs& args) {
                            .ledger = ledger.get(),
                            .max_output_bytes = args.max_output_bytes};
   server::JobRunner runner(**store, ro);
-  const BlueprintChecker checker{.probes = &probes,
-                                 // A fresh process of this binary: the server's RSS before it
-                                 // has served anything.
-                                 .child_baseline_bytes = sample.rss_bytes,
-                                 .child_threads = child_threads};
+  const BlueprintChecker checker{
+      .probes = &probes, .startup_rss_bytes = sample.rss_bytes, .child_threads = child_threads};
   server::ApiOptions ao{.media_roots = roots,
                         .data_dir = data_dir,
                         .budget_bytes = budget,
