@@ -385,6 +385,12 @@ TEST_F(Frames, MemoryStaysFlatWhateverTheInputLength) {
   const int64_t short_peak = peak_rss(render("short", 1), 300);
   const int64_t long_peak = peak_rss(render("long", 6), 1800);
   ASSERT_GT(short_peak, 0);
+#ifdef __SANITIZE_ADDRESS__
+  // As in leak_test: ASan's quarantine keeps freed memory (up to 256 MiB), so a longer run's RSS
+  // grows with what it allocated and freed; the bound is checked in the release build.
+  GTEST_SKIP() << "RSS bound not checked under AddressSanitizer (short " << short_peak
+               << " B, long " << long_peak << " B); the image counts above were checked";
+#endif
   EXPECT_LT(long_peak, short_peak + (8 << 20))
       << "short: " << short_peak << " B, six times longer: " << long_peak << " B";
 }
