@@ -145,16 +145,25 @@ struct BlueprintChecker {
     return check(file, nullptr, budget_bytes);
   }
 
+  // A job's input video through the probe cache; nullopt (with the problem in `out`, named
+  // "input") when it cannot be read or has no video. Called on request threads, concurrently.
+  std::optional<media::ProbeInfo> probe_input(const fs::path& input,
+                                              server::BlueprintCheck& out) const {
+    Result<media::ProbeInfo> probe = probes->probe(input);
+    if (!probe || !probe->video) {
+      out.errors.emplace_back(
+          "input", probe ? input.string() + " has no video stream" : probe.error().message);
+      return std::nullopt;
+    }
+    return std::move(probe).value();
+  }
+
   // A reframe is a one-shot render: its blueprint is built as `leancut reframe` builds it
   // (cli/reframe.h) and planned as any render's. Problems name the request's fields.
   server::BlueprintCheck reframe(const server::ReframeJob& job, int64_t budget_bytes) const {
     server::BlueprintCheck out;
-    Result<media::ProbeInfo> probe = probes->probe(job.input);
-    if (!probe || !probe->video) {
-      out.errors.emplace_back(
-          "input", probe ? job.input.string() + " has no video stream" : probe.error().message);
-      return out;
-    }
+    const std::optional<media::ProbeInfo> probe = probe_input(job.input, out);
+    if (!probe) return out;
     ReframeProblem problem;
     const ReframeOptions options{.aspect = job.aspect, .size = job.size, .focus = job.focus};
     Result<blueprint::Blueprint> bp =
@@ -173,12 +182,8 @@ struct BlueprintChecker {
   // frames plans nothing: it streams (frames_estimate_bytes says what that costs).
   server::BlueprintCheck frames(const server::FramesJob& job, int64_t budget_bytes) const {
     server::BlueprintCheck out;
-    Result<media::ProbeInfo> probe = probes->probe(job.input);
-    if (!probe || !probe->video) {
-      out.errors.emplace_back(
-          "input", probe ? job.input.string() + " has no video stream" : probe.error().message);
-      return out;
-    }
+    const std::optional<media::ProbeInfo> probe = probe_input(job.input, out);
+    if (!probe) return out;
     const media::VideoInfo& v = *probe->video;
     out.duration_seconds = v.duration.to_double();
     out.estimate_bytes = frames_estimate_bytes(child_baseline_bytes(), v.width, v.height);

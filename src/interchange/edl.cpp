@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -481,17 +480,9 @@ ReadResult read_edl(std::string_view text, const EdlOptions& options,
 }
 
 ReadResult read_edl_file(const std::filesystem::path& file, const EdlOptions& options) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    ReadResult r;
-    r.problems.push_back({"", "cannot read " + file.string()});
-    return r;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
-  std::filesystem::path absolute = std::filesystem::absolute(file, ec);
-  return read_edl(ss.str(), options, (ec ? file : absolute).parent_path());
+  return read_cut_file(file, [&options](std::string_view text, const std::filesystem::path& dir) {
+    return read_edl(text, options, dir);
+  });
 }
 
 }  // namespace leancut::interchange

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <system_error>
 #include <variant>
 #include <vector>
 
@@ -76,6 +79,22 @@ std::vector<Clip*> Timeline::clips() {
     }
   }
   return out;
+}
+
+ReadResult read_cut_file(const std::filesystem::path& file,
+                         const std::function<ReadResult(std::string_view text,
+                                                        const std::filesystem::path& dir)>& read) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ReadResult r;
+    r.problems.push_back({"", "cannot read " + file.string()});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
+  const std::filesystem::path absolute = std::filesystem::absolute(file, ec);
+  return read(ss.str(), (ec ? file : absolute).parent_path());
 }
 
 std::optional<Rational> standard_rate(Rational written) {

@@ -12,8 +12,11 @@
 // Value types; thread-compatible.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -132,6 +135,12 @@ struct ReadResult {
   std::vector<Problem> notes;
   bool ok() const { return timeline.has_value() && problems.empty(); }
 };
+
+// Reads the whole file `file` and passes its text and its folder (where relative media paths
+// resolve) to `read`; a file that cannot be read is one problem of the whole file.
+ReadResult read_cut_file(
+    const std::filesystem::path& file,
+    const std::function<ReadResult(std::string_view text, const std::filesystem::path& dir)>& read);
 
 // Rates as editors write them: 23.976, 23.98, 29.97, 47.952, 59.94, 119.88 (and any decimal
 // within 0.005 of n x 1000/1001 for an integer n) are the NTSC rates n x 1000/1001; integers stay

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -529,18 +528,9 @@ ReadResult read_otio(std::string_view json_text, const std::filesystem::path& ba
 }
 
 ReadResult read_otio_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    ReadResult r;
-    r.problems.push_back({"", "cannot read " + file.string()});
-    return r;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::error_code ec;  // (absolute() fails only without a current directory: keep it relative)
-  std::filesystem::path absolute = std::filesystem::absolute(file, ec);
-  std::filesystem::path dir = (ec ? file : absolute).parent_path();
-  return read_otio(ss.str(), dir);
+  return read_cut_file(file, [](std::string_view text, const std::filesystem::path& dir) {
+    return read_otio(text, dir);
+  });
 }
 
 }  // namespace leancut::interchange

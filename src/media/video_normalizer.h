@@ -60,13 +60,12 @@ struct Placement {
   // width and height (1/2, 1/2 = the centre); the crop stays inside the picture.
   Rational focus_x{1, 2};
   Rational focus_y{1, 2};
-  // Shared by every frame of a shot (a pointer copy per frame, not a vector).
+  // Shared by every frame of a shot (a pointer copy per frame, not a vector); null: no text.
   std::shared_ptr<const std::vector<TextDraw>> texts{};
   friend bool operator==(const Placement& a, const Placement& b) {
     return a.fit == b.fit && a.rotation == b.rotation && a.focus_x == b.focus_x &&
            a.focus_y == b.focus_y &&
-           (a.texts == b.texts || (a.texts && b.texts && *a.texts == *b.texts) ||
-            (!a.texts && b.texts->empty()) || (!b.texts && a.texts->empty()));
+           (a.texts == b.texts || (a.texts && b.texts && *a.texts == *b.texts));
   }
 };
 

@@ -170,7 +170,6 @@ struct JobRunner::Running {
   memory::Lease reservation_lease;
   Child child;
   fs::path dir;
-  int64_t reservation = 0;
   Clock::TimePoint started;
   Clock::TimePoint last_advance;  // when frames_done last grew (or the start)
   Clock::TimePoint last_store_update;
@@ -232,8 +231,8 @@ void JobRunner::publish() {
   int64_t reserved = 0;
   std::vector<RunningJob> jobs;
   for (const auto& r : running_) {
-    reserved += r->reservation;
-    jobs.push_back({r->job.id, r->job.estimate_bytes, r->reservation, r->child.pid(),
+    reserved += r->reservation_lease.bytes();
+    jobs.push_back({r->job.id, r->job.estimate_bytes, r->reservation_lease.bytes(), r->child.pid(),
                     to_string(r->child.limit_method())});
   }
   {
@@ -395,7 +394,6 @@ void JobRunner::start_job(const JobRecord& job, std::unique_ptr<memory::Account>
                                                        .reservation_lease = std::move(lease),
                                                        .child = std::move(child).value(),
                                                        .dir = dir,
-                                                       .reservation = reservation,
                                                        .started = now,
                                                        .last_advance = now,
                                                        .last_store_update = now}));

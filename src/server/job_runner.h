@@ -11,7 +11,7 @@
 //                                   // (or ShutdownMode::Drain: let the running jobs finish)
 //
 // Admission: the oldest queued job starts when fewer than max_running run and the running jobs'
-// reservations plus its own fit budget_bytes (a reservation the ledger's "jobs" account grants) (a
+// reservations plus its own fit budget_bytes: the ledger's "jobs" account grants the reservation (a
 // job alone always starts: the API refused those whose estimate exceeds the whole budget). First
 // in, first out: a job that does not fit yet waits at the head, so small jobs never starve a large
 // one. A job's reservation is its estimate plus a margin (reservation_for); its child runs the
