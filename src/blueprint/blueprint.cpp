@@ -104,6 +104,16 @@ int hex_value(char c) {
 
 }  // namespace
 
+const char* to_string(TransitionKind kind) {
+  switch (kind) {
+    case TransitionKind::Dissolve:
+      return "dissolve";
+    case TransitionKind::Fade:
+      return "fade";
+  }
+  return "?";
+}
+
 const char* to_string(Fit fit) {
   switch (fit) {
     case Fit::Fit:

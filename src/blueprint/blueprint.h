@@ -106,6 +106,29 @@ struct TextOverlay {
   friend bool operator==(const TextOverlay&, const TextOverlay&) = default;
 };
 
+// A transition from the shot before into the shot that carries it, on OpenTimelineIO's terms: it
+// overlaps the cut, starting `before` ahead of it and ending `after` past it, and the timeline's
+// length does not change. A dissolve blends the two shots over that whole stretch, so it needs
+// media past the outgoing shot's out point (`after`'s worth) and ahead of the incoming shot's in
+// point (`before`'s worth): the handles. A fade through a colour fades the outgoing shot to the
+// colour over `before` and the incoming one up from it over `after`, and needs no handles.
+enum class TransitionKind { Dissolve, Fade };
+const char* to_string(TransitionKind kind);
+
+struct Transition {
+  TransitionKind kind = TransitionKind::Dissolve;
+  Rgb color;                        // a fade's colour
+  std::string color_text = "black";  // as written
+  // Its length, as written: exactly one of `frames` (output frames) and `duration` (seconds),
+  // centred on the cut (an odd frame count puts the extra frame after it); or both `before` and
+  // `after` (seconds), for a transition off centre.
+  std::optional<int64_t> frames;
+  std::optional<Rational> duration;
+  std::optional<Rational> before;
+  std::optional<Rational> after;
+  friend bool operator==(const Transition&, const Transition&) = default;
+};
+
 // A shot is a piece of a source ([in, out) of `source`); or, when `color` is set, a generated
 // picture: that colour for `duration` seconds, with silence (slates, gaps, black); or, when
 // `image` is set, a still: that PNG/JPEG for `duration` seconds, its transparent parts showing
@@ -136,6 +159,8 @@ struct Shot {
   std::string image_text;       // as written in the blueprint (for messages)
   std::filesystem::path image;  // resolved like `source`
   bool is_still() const { return !image.empty(); }
+  // "transition": from the shot before into this one (never on the first shot).
+  std::optional<Transition> transition;
   friend bool operator==(const Shot&, const Shot&) = default;
 };
 
