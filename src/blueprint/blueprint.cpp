@@ -65,6 +65,18 @@ std::string json_time(const TimeRef& t) {
   return json_string(to_string(std::get<Timecode>(t)));
 }
 
+// ", \"transition\": {...}" as written; empty without one.
+std::string json_transition(const std::optional<Transition>& t) {
+  if (!t) return {};
+  std::string s = ", \"transition\": {\"type\": " + json_string(to_string(t->kind));
+  if (t->frames) s += ", \"frames\": " + std::to_string(*t->frames);
+  if (t->duration) s += ", \"duration\": " + json_seconds(*t->duration);
+  if (t->before) s += ", \"before\": " + json_seconds(*t->before);
+  if (t->after) s += ", \"after\": " + json_seconds(*t->after);
+  if (t->kind == TransitionKind::Fade) s += ", \"color\": " + json_string(t->color_text);
+  return s + "}";
+}
+
 // ", \"text\": [...]" with every field that is not its default; empty without overlays.
 std::string json_texts(const std::vector<TextOverlay>& texts) {
   if (texts.empty()) return {};
@@ -184,7 +196,7 @@ std::string to_json(const Blueprint& bp) {
       s += "    {\"color\": " + json_string(shot.color_text) +
            ", \"duration\": " + json_seconds(shot.duration);
       if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
-      s += json_texts(shot.texts) + "}";
+      s += json_texts(shot.texts) + json_transition(shot.transition) + "}";
       continue;
     }
     if (shot.is_still()) {
@@ -193,7 +205,7 @@ std::string to_json(const Blueprint& bp) {
            ", \"duration\": " + json_seconds(shot.duration) +
            ", \"fit\": " + json_string(to_string(shot.fit));
       if (!shot.name.empty()) s += ", \"name\": " + json_string(shot.name);
-      s += json_texts(shot.texts) + "}";
+      s += json_texts(shot.texts) + json_transition(shot.transition) + "}";
       continue;
     }
     s += "    {\"source\": " + json_string(source) + ", \"in\": " + json_time(shot.in) +
@@ -208,7 +220,7 @@ std::string to_json(const Blueprint& bp) {
     if (shot.speed != Rational{1}) s += ", \"speed\": " + json_seconds(shot.speed);
     if (shot.freeze) s += ", \"freeze\": true";
     if (shot.gain_db != Rational{0}) s += ", \"gain_db\": " + json_seconds(shot.gain_db);
-    s += json_texts(shot.texts);
+    s += json_texts(shot.texts) + json_transition(shot.transition);
     s += "}";
   }
   s += bp.shots.empty() ? "]\n" : "\n  ]\n";

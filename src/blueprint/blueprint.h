@@ -117,7 +117,7 @@ const char* to_string(TransitionKind kind);
 
 struct Transition {
   TransitionKind kind = TransitionKind::Dissolve;
-  Rgb color;                        // a fade's colour
+  Rgb color;                         // a fade's colour
   std::string color_text = "black";  // as written
   // Its length, as written: exactly one of `frames` (output frames) and `duration` (seconds),
   // centred on the cut (an odd frame count puts the extra frame after it); or both `before` and

@@ -455,6 +455,10 @@ class Validator {
     for (size_t i = 0; i < n.items.size(); ++i) {
       out.push_back(shot(n.items[i], index_path(path, i)));
     }
+    if (out.front().transition) {
+      error(member_path(index_path(path, 0), "transition"),
+            "the first shot has no shot before it to transition from");
+    }
   }
 
   Shot shot(const Node& n, const std::string& path) {
@@ -480,7 +484,7 @@ class Validator {
     std::optional<std::string> focus_path;  // set when the shot has a focus field
     object(n, path,
            {"source", "in", "out", "fit", "focus", "audio", "name", "speed", "freeze", "gain_db",
-            "text"},
+            "text", "transition"},
            {"source", "in", "out"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "source") {
                source(v, p, s);
@@ -513,6 +517,8 @@ class Validator {
                if (auto gain = exact_number(v, p, Rational{-60}, Rational{24})) s.gain_db = *gain;
              } else if (key == "text") {
                texts(v, p, s.texts);
+             } else if (key == "transition") {
+               s.transition = transition(v, p);
              }
            });
     if (s.freeze && s.speed != Rational{1}) {
@@ -583,7 +589,7 @@ class Validator {
 
   // A generated shot: a colour for `duration` seconds, with silence (a slate, a gap, black).
   void colour_shot(const Node& n, const std::string& path, Shot& s) {
-    object(n, path, {"color", "duration", "name", "text"}, {"color", "duration"},
+    object(n, path, {"color", "duration", "name", "text", "transition"}, {"color", "duration"},
            [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "color") {
                std::string text;
@@ -598,9 +604,64 @@ class Validator {
                if (auto name = string(v, p)) s.name = *name;
              } else if (key == "text") {
                texts(v, p, s.texts);
+             } else if (key == "transition") {
+               s.transition = transition(v, p);
              }
            });
     s.audio = false;
+  }
+
+  // "transition": {"type": "dissolve" | "fade", and its length: "frames" or "duration" (centred
+  // on the cut), or "before" and "after" (seconds); a fade's "color"}.
+  std::optional<Transition> transition(const Node& n, const std::string& path) {
+    Transition t;
+    const size_t errors_before = diagnostics_.size();
+    std::optional<std::string> color_path;
+    object(n, path, {"type", "frames", "duration", "before", "after", "color"}, {"type"},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "type") {
+               if (auto k = choice(v, p, "unknown transition type", {"dissolve", "fade"})) {
+                 t.kind = *k == "fade" ? TransitionKind::Fade : TransitionKind::Dissolve;
+               }
+             } else if (key == "frames") {
+               t.frames = integer(v, p, 1, 100'000);
+             } else if (key == "duration") {
+               t.duration = duration(v, p, "a transition");
+             } else if (key == "before" || key == "after") {
+               std::optional<TimeRef> d = time(v, p);
+               if (d && !std::holds_alternative<Rational>(*d)) {
+                 error(p, "a transition's lengths are in seconds, not timecodes");
+               } else if (d) {
+                 (key == "before" ? t.before : t.after) = std::get<Rational>(*d);
+               }
+             } else if (key == "color") {
+               color_path = p;
+               std::string text;
+               background(v, p, text);
+               if (!text.empty()) {
+                 t.color = *parse_colour(text);
+                 t.color_text = text;
+               }
+             }
+           });
+    const int lengths = (t.frames ? 1 : 0) + (t.duration ? 1 : 0) + (t.before || t.after ? 1 : 0);
+    if (diagnostics_.size() == errors_before) {
+      if (lengths != 1) {
+        error(path, lengths == 0 ? "needs a length: \"frames\", \"duration\" (seconds), or "
+                                   "\"before\" and \"after\" (seconds)"
+                                 : "give one length: \"frames\", \"duration\", or "
+                                   "\"before\" and \"after\"");
+      } else if ((t.before || t.after) && !(t.before && t.after)) {
+        error(path, "\"before\" and \"after\" go together");
+      } else if (t.before && t.after && *t.before + *t.after <= Rational{0}) {
+        error(path, "before + after must be positive");
+      }
+      if (color_path && t.kind != TransitionKind::Fade) {
+        error(*color_path, "applies only to a \"fade\" transition");
+      }
+    }
+    if (diagnostics_.size() != errors_before) return std::nullopt;
+    return t;
   }
 
   // "text": one overlay object, or an array of them.
@@ -694,10 +755,12 @@ class Validator {
   // fields are fine, so the image can be checked against the media.
   bool still_shot(const Node& n, const std::string& path, Shot& s) {
     const size_t errors_before = diagnostics_.size();
-    object(n, path, {"image", "duration", "fit", "name", "text"}, {"image", "duration"},
-           [&](std::string_view key, const Node& v, const std::string& p) {
+    object(n, path, {"image", "duration", "fit", "name", "text", "transition"},
+           {"image", "duration"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "text") {
                texts(v, p, s.texts);
+             } else if (key == "transition") {
+               s.transition = transition(v, p);
              } else if (key == "image") {
                file_path(v, p, s.image_text, s.image);
              } else if (key == "duration") {

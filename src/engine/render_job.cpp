@@ -18,6 +18,7 @@
 #include "media/av_error.h"
 #include "media/av_ptr.h"
 #include "media/av_time.h"
+#include "media/blend.h"
 #include "media/charge.h"
 #include "media/encode.h"
 #include "media/mux.h"
@@ -43,11 +44,16 @@ const Rational kAudioPreroll{1, 10};
 // A decoded picture on its way to the normalizer. `repeat`: the same picture, with the same
 // placement, as the previous slot (frame-rate up-conversion, a held last frame); it carries no
 // frame and the normalizer reuses its previous output.
+// During a transition it also carries `other`, the picture that shows through (the other shot's,
+// or a fade's colour), with its own placement, and how much of it shows (`mix`, 0..1).
 struct VideoWork {
   media::FramePtr frame;
   int64_t index = 0;  // output frame number
   media::Placement placement;
   bool repeat = false;
+  media::FramePtr other;
+  media::Placement other_placement;
+  Rational mix{0};
 };
 
 // A picture of one colour at the output's size, in RGB: the normalizer converts it to the
@@ -259,7 +265,10 @@ struct RenderJob::Impl {
   }
 
   struct VideoCursor;
+  struct ShotFeed;
   Result<VideoCursor> open_cursor(int source, Rational t0, int decoder_threads);
+  media::Placement placement_for(const ResolvedShot& shot) const;
+  Result<ShotFeed> open_feed(const ResolvedShot& shot, int64_t first_k, int decoder_threads);
   void video_decode_loop(int decoder_threads);
   void normalize_loop();
   void audio_loop(int frame_size);
@@ -371,19 +380,104 @@ Result<RenderJob::Impl::VideoCursor> RenderJob::Impl::open_cursor(int source, Ra
   return cursor;
 }
 
+// One shot's pictures for the decode loop: a reader's (through a VideoCursor), or the one picture
+// of a colour or still shot. Frame k may lie outside the shot's [0, frame_count): a dissolve's
+// handles, before its in point or past its out point.
+struct RenderJob::Impl::ShotFeed {
+  const ResolvedShot* shot = nullptr;
+  VideoCursor cursor;       // a shot with a source
+  media::FramePtr picture;  // a colour or still shot's one picture
+  uint64_t picture_id = 0;
+  media::Placement placement;
+
+  struct Picture {
+    const AVFrame* frame = nullptr;
+    uint64_t id = 0;  // the same for every frame that shows the same decoded picture
+  };
+  Result<Picture> at(int64_t k, Impl& impl) {
+    if (picture) return Picture{picture.get(), picture_id};
+    const Rational t = shot->slot_time(k, impl.job_.timeline_.output.fps);
+    LEANCUT_TRY(cursor.advance_to(t, impl));
+    if (!cursor.held) {
+      return make_error(ErrorCode::MediaError, display_path(cursor.reader->path()) +
+                                                   " has no picture at " + t.to_seconds_string());
+    }
+    return Picture{cursor.held->frame.get(), cursor.held_id};
+  }
+};
+
+// Where a shot's pictures go in the output frame.
+media::Placement RenderJob::Impl::placement_for(const ResolvedShot& shot) const {
+  const Timeline& tl = job_.timeline_;
+  if (!shot.has_source()) {
+    return {.fit = shot.is_colour() ? media::FitMode::Stretch : shot.fit,
+            .texts = text_draws(shot, tl.output)};
+  }
+  return {.fit = shot.fit,
+          .rotation = tl.sources[static_cast<std::size_t>(shot.source)].video->rotation,
+          .focus_x = shot.focus_x,
+          .focus_y = shot.focus_y,
+          .texts = text_draws(shot, tl.output)};
+}
+
+// Shot `shot`'s feed, ready at its frame `first_k` (negative for a dissolve's handle): a reader
+// opened, sought and decoded up to there; or its one picture made. A colour shot's picture is
+// made at the output's size; a still's is its image, decoded (it was probed when the timeline was
+// resolved), its transparency flattened onto the background because the output has none.
+Result<RenderJob::Impl::ShotFeed> RenderJob::Impl::open_feed(const ResolvedShot& shot,
+                                                             int64_t first_k, int decoder_threads) {
+  const Timeline& tl = job_.timeline_;
+  ShotFeed feed;
+  feed.shot = &shot;
+  feed.placement = placement_for(shot);
+  if (shot.has_source()) {
+    LEANCUT_ASSIGN_OR_RETURN(
+        feed.cursor,
+        open_cursor(shot.source, shot.slot_time(first_k, tl.output.fps), decoder_threads));
+    return feed;
+  }
+  LEANCUT_ASSIGN_OR_RETURN(feed.picture,
+                           shot.is_colour()
+                               ? colour_picture(*shot.color, tl.output.width, tl.output.height)
+                               : still_picture(*shot.image, tl.output.background));
+  if (shot.is_still()) {
+    // What the image holds while it is shown; a colour shot's picture is the size of one output
+    // frame, which the planner counts anyway.
+    media::charge_frame(feed.picture.get(), charged(decoded_frames_account),
+                        static_cast<int64_t>(media::frame_bytes(feed.picture.get())));
+  }
+  feed.picture_id = ++next_picture_id;
+  return feed;
+}
+
 void RenderJob::Impl::video_decode_loop(int decoder_threads) {
   const Timeline& tl = job_.timeline_;
   const Rational fps = tl.output.fps;
-  auto shot_error = [](const ResolvedShot& shot, const Error& e) {
+  const auto shot_error = [](const ResolvedShot& shot, const Error& e) {
     return e.with_context("shots[" + std::to_string(shot.index) + "]");
   };
+  const auto dissolve_into = [&](std::size_t j) -> const ResolvedTransition* {
+    const std::optional<ResolvedTransition>& t = tl.shots[j].transition_in;
+    return t && t->is_dissolve() ? &*t : nullptr;
+  };
+  // A shot's first frame to decode: a dissolve into it starts `before` frames ahead of its in
+  // point.
+  const auto first_k = [&](std::size_t j) -> int64_t {
+    const ResolvedTransition* d = dissolve_into(j);
+    return d != nullptr ? -d->before : 0;
+  };
 
-  VideoCursor cursor;
+  // At most two readers are open: this shot's and either the next one's (prefetched, or read
+  // ahead of its in point for a dissolve) or the previous one's (read past its out point for a
+  // dissolve into this shot).
+  ShotFeed current;
+  ShotFeed outgoing;  // the shot before, while a dissolve into this one runs
+  ShotFeed incoming;  // the shot after, while a dissolve into it runs
   uint64_t last_sent_id = 0;
   media::Placement last_sent_placement;
-  // The next shot's cursor, opened, sought and decoded up to its in point on another thread
-  // while this shot decodes. At most two readers are open: this one and the prefetched one.
-  std::future<Result<VideoCursor>> prefetch;
+  // The next shot's feed, opened, sought and decoded up to its first frame on another thread
+  // while this shot decodes.
+  std::future<Result<ShotFeed>> prefetch;
   std::size_t prefetch_shot = 0;
   // Starts the prefetch of shot i + 1 unless it continues shot i's reader or has no source.
   const auto start_prefetch = [&](std::size_t i) {
@@ -397,105 +491,155 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
     const Rational next_t0 = next.slot_time(0, fps);
     const Rational last_slot = shot.slot_time(shot.frame_count - 1, fps);
     const bool continues = shot.has_source() && next.source == shot.source &&
-                           next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow;
+                           next_t0 >= last_slot && next_t0 - last_slot <= kReuseWindow &&
+                           dissolve_into(i + 1) == nullptr;
     if (continues) return;
     prefetch_shot = i + 1;
-    prefetch = std::async(std::launch::async, [this, &next, next_t0, decoder_threads] {
+    const int64_t k0 = first_k(i + 1);
+    prefetch = std::async(std::launch::async, [this, &next, k0, decoder_threads] {
       name_thread("lc-prefetch");
-      return open_cursor(next.source, next_t0, decoder_threads);
+      return open_feed(next, k0, decoder_threads);
     });
+  };
+  // Shot j's feed: the prefetched one, or opened now.
+  const auto take_feed = [&](std::size_t j) -> Result<ShotFeed> {
+    if (prefetch.valid() && prefetch_shot == j) {
+      ++prefetch_hits;
+      return prefetch.get();
+    }
+    return open_feed(tl.shots[j], first_k(j), decoder_threads);
+  };
+  // A fade's colour as a picture, made once per fade.
+  const auto fade_picture = [&](const ResolvedTransition& t) {
+    return colour_picture(t.color, tl.output.width, tl.output.height);
   };
 
   for (std::size_t i = 0; i < tl.shots.size(); ++i) {
     if (failed()) break;
     job_.shot_ = static_cast<int64_t>(i);
     const ResolvedShot& shot = tl.shots[i];
-    const Rational t0 = shot.slot_time(0, fps);
-    if (!shot.has_source()) {
-      // No reader: one picture, sent once and repeated. The reader of the shot before is closed;
-      // the prefetch (if any) goes on opening the shot after. A colour shot's picture is made at
-      // the output's size; a still's is its image, decoded here (it was probed when the timeline
-      // was resolved), its transparency flattened onto the background because the output has
-      // none, and placed by the shot's fit. Either picture is freed once the normalizer has made
-      // the shot's one output picture from it.
-      cursor = VideoCursor{};
-      start_prefetch(i);
-      Result<media::FramePtr> picture =
-          shot.is_colour() ? colour_picture(*shot.color, tl.output.width, tl.output.height)
-                           : still_picture(*shot.image, tl.output.background);
-      if (!picture) return fail(shot_error(shot, picture.error()));
-      if (shot.is_still()) {
-        // What the image holds while it waits in the queue; a colour shot's picture is the size
-        // of one output frame, which the planner counts anyway.
-        media::charge_frame(picture->get(), charged(decoded_frames_account),
-                            static_cast<int64_t>(media::frame_bytes(picture->get())));
-      }
-      const media::Placement placement{.fit = shot.is_colour() ? media::FitMode::Stretch : shot.fit,
-                                       .texts = text_draws(shot, tl.output)};
-      const uint64_t id = ++next_picture_id;
-      for (int64_t k = 0; k < shot.frame_count; ++k) {
-        VideoWork work;
-        work.index = shot.timeline_first_frame + k;
-        work.placement = placement;
-        // Text changes over time (start, end, fades): a shot with text runs every frame
-        // through the normalizer instead of repeating the last picture.
-        work.repeat = k > 0 && placement.texts == nullptr;
-        std::size_t bytes = 0;
-        if (!work.repeat) {
-          work.frame = media::ref_frame(picture->get());
-          bytes = media::frame_bytes(work.frame.get());
-        }
-        if (!decoded.push(std::move(work), bytes)) return;  // cancelled
-      }
-      last_sent_id = id;
-      last_sent_placement = placement;
-      continue;
-    }
-    const media::Placement placement{.fit = shot.fit,
-                                     .rotation = tl.sources[shot.source].video->rotation,
-                                     .focus_x = shot.focus_x,
-                                     .focus_y = shot.focus_y,
-                                     .texts = text_draws(shot, tl.output)};
+    const ResolvedTransition* into = shot.transition_in ? &*shot.transition_in : nullptr;
+    const ResolvedShot* next = i + 1 < tl.shots.size() ? &tl.shots[i + 1] : nullptr;
+    const ResolvedTransition* out_of =
+        next != nullptr && next->transition_in ? &*next->transition_in : nullptr;
 
-    if (prefetch.valid() && prefetch_shot == i) {
-      Result<VideoCursor> r = prefetch.get();
+    if (into != nullptr && into->is_dissolve()) {
+      // The shot before goes on past its out point for `after` frames, beside this one.
+      outgoing = std::move(current);
+      if (incoming.shot == &shot) {
+        current = std::move(incoming);
+      } else {
+        current = ShotFeed{};
+        Result<ShotFeed> r = take_feed(i);
+        if (!r) return fail(shot_error(shot, r.error()));
+        current = std::move(r).value();
+      }
+      incoming = ShotFeed{};
+    } else if (prefetch.valid() && prefetch_shot == i) {
+      current = ShotFeed{};  // close the old reader first
+      Result<ShotFeed> r = take_feed(i);
       if (!r) return fail(shot_error(shot, r.error()));
-      cursor = std::move(r).value();
-      ++prefetch_hits;
-    } else if (cursor.can_continue_to(shot.source, t0)) {
+      current = std::move(r).value();
+    } else if (shot.has_source() && current.shot != nullptr && current.shot->has_source() &&
+               current.cursor.can_continue_to(shot.source, shot.slot_time(0, fps))) {
       ++reader_reuses;
+      current.shot = &shot;
+      current.placement = placement_for(shot);
     } else {
-      cursor = VideoCursor{};  // close the old reader before opening the next
-      Result<VideoCursor> r = open_cursor(shot.source, t0, decoder_threads);
+      current = ShotFeed{};  // close the old reader before opening the next
+      Result<ShotFeed> r = open_feed(shot, 0, decoder_threads);
       if (!r) return fail(shot_error(shot, r.error()));
-      cursor = std::move(r).value();
+      current = std::move(r).value();
+    }
+    const int64_t overlap_until = into != nullptr && into->is_dissolve() ? into->after : 0;
+    if (overlap_until == 0) {
+      outgoing = ShotFeed{};
+      start_prefetch(i);
     }
 
-    start_prefetch(i);
+    media::FramePtr fade_in_colour;
+    media::FramePtr fade_out_colour;
+    if (into != nullptr && !into->is_dissolve() && into->after > 0) {
+      Result<media::FramePtr> c = fade_picture(*into);
+      if (!c) return fail(shot_error(shot, c.error()));
+      fade_in_colour = std::move(c).value();
+    }
+    const int64_t out_from =
+        out_of != nullptr ? shot.frame_count - out_of->before : shot.frame_count;
+    if (out_of != nullptr && !out_of->is_dissolve() && out_of->before > 0) {
+      Result<media::FramePtr> c = fade_picture(*out_of);
+      if (!c) return fail(shot_error(shot, c.error()));
+      fade_out_colour = std::move(c).value();
+    }
+    const media::Placement colour_placement{.fit = media::FitMode::Stretch};
 
     for (int64_t k = 0; k < shot.frame_count; ++k) {
-      if (Status s = cursor.advance_to(shot.slot_time(k, fps), *this); !s) {
-        return fail(shot_error(shot, s.error()));
-      }
-      if (!cursor.held) {
-        return fail(make_error(
-            ErrorCode::MediaError,
-            "shots[" + std::to_string(shot.index) + "]: " + display_path(cursor.reader->path()) +
-                " has no picture at " + shot.slot_time(k, fps).to_seconds_string()));
-      }
+      Result<ShotFeed::Picture> own = current.at(k, *this);
+      if (!own) return fail(shot_error(shot, own.error()));
       VideoWork work;
       work.index = shot.timeline_first_frame + k;
-      work.placement = placement;
-      work.repeat = cursor.held_id == last_sent_id && placement == last_sent_placement &&
-                    placement.texts == nullptr;
-      std::size_t bytes = 0;
-      if (!work.repeat) {
-        work.frame = media::ref_frame(cursor.held->frame.get());
-        bytes = media::frame_bytes(work.frame.get());
+      work.placement = current.placement;
+      // What shows through during a transition, and how much of it (the `mix`).
+      const AVFrame* other = nullptr;
+      if (into != nullptr && k < into->after) {
+        const int64_t n = into->before + into->after;
+        if (into->is_dissolve()) {
+          const ResolvedShot& before = *outgoing.shot;
+          Result<ShotFeed::Picture> p = outgoing.at(before.frame_count + k, *this);
+          if (!p) return fail(shot_error(before, p.error()));
+          other = p->frame;
+          work.other_placement = outgoing.placement;
+          work.mix = Rational{1} - Rational{2 * (into->before + k) + 1, 2 * n};
+        } else {
+          // Up from the colour: all colour just before this frame, none after the last.
+          other = fade_in_colour.get();
+          work.other_placement = colour_placement;
+          work.mix = Rational{into->after - k - 1, into->after};
+        }
+      } else if (out_of != nullptr && k >= out_from) {
+        const int64_t j = k - out_from;
+        const int64_t n = out_of->before + out_of->after;
+        if (out_of->is_dissolve()) {
+          if (incoming.shot == nullptr) {
+            Result<ShotFeed> r = take_feed(i + 1);
+            if (!r) return fail(shot_error(*next, r.error()));
+            incoming = std::move(r).value();
+          }
+          Result<ShotFeed::Picture> p = incoming.at(k - shot.frame_count, *this);
+          if (!p) return fail(shot_error(*next, p.error()));
+          other = p->frame;
+          work.other_placement = incoming.placement;
+          work.mix = Rational{2 * j + 1, 2 * n};
+        } else {
+          // Down to the colour: all colour on the last frame before the cut.
+          other = fade_out_colour.get();
+          work.other_placement = colour_placement;
+          work.mix = Rational{j + 1, out_of->before};
+        }
       }
-      last_sent_id = cursor.held_id;
-      last_sent_placement = placement;
+      std::size_t bytes = 0;
+      if (other != nullptr) {
+        work.frame = media::ref_frame(own->frame);
+        work.other = media::ref_frame(other);
+        bytes = media::frame_bytes(work.frame.get()) + media::frame_bytes(work.other.get());
+        last_sent_id = 0;  // the normalizer's last output is a blend: never repeat it
+      } else {
+        // Text changes over time (start, end, fades): a shot with text runs every frame
+        // through the normalizer instead of repeating the last picture.
+        work.repeat = own->id == last_sent_id && current.placement == last_sent_placement &&
+                      current.placement.texts == nullptr;
+        if (!work.repeat) {
+          work.frame = media::ref_frame(own->frame);
+          bytes = media::frame_bytes(work.frame.get());
+        }
+        last_sent_id = own->id;
+      }
+      last_sent_placement = current.placement;
       if (!decoded.push(std::move(work), bytes)) return;  // cancelled
+      if (overlap_until > 0 && k + 1 == overlap_until) {
+        outgoing = ShotFeed{};  // the dissolve into this shot is over: its reader closes
+        start_prefetch(i);
+      }
     }
   }
   if (prefetch.valid()) prefetch.wait();  // a prefetch for a shot we never reached (failure)
@@ -510,6 +654,14 @@ void RenderJob::Impl::normalize_loop() {
                                      .background = tl.output.background,
                                      .threads = 1,
                                      .output_account = charged(encoder_input_account)});
+  // A transition's other picture goes through a normalizer of its own, so neither graph is
+  // rebuilt frame after frame as the two pictures alternate.
+  media::VideoNormalizer other_normalizer({.width = tl.output.width,
+                                           .height = tl.output.height,
+                                           .frame_rate = tl.output.fps,
+                                           .background = tl.output.background,
+                                           .threads = 1,
+                                           .output_account = charged(encoder_input_account)});
   media::FramePtr last;
   while (std::optional<VideoWork> work = decoded.pop()) {
     media::FramePtr out;
@@ -522,12 +674,20 @@ void RenderJob::Impl::normalize_loop() {
           normalizer.normalize(std::move(work->frame), work->placement, work->index);
       if (!r) return fail(r.error());
       out = std::move(r).value();
+      if (work->other) {
+        Result<media::FramePtr> o =
+            other_normalizer.normalize(std::move(work->other), work->other_placement, work->index);
+        if (!o) return fail(o.error());
+        if (Status s = media::blend_into(out.get(), o->get(), work->mix); !s) {
+          return fail(s.error());
+        }
+      }
       last = media::ref_frame(out.get());
     }
     std::size_t bytes = media::frame_bytes(out.get());
     if (!video_out.push(std::move(out), bytes)) return;
   }
-  graph_builds = normalizer.graph_builds();
+  graph_builds = normalizer.graph_builds() + other_normalizer.graph_builds();
   if (!failed()) video_out.close();
 }
 
@@ -539,8 +699,44 @@ void RenderJob::Impl::audio_loop(int frame_size) {
                                      .frame_size = frame_size});
   CountedReader reader;
   int reader_source = -1;
+  // Transitions fade the sound with the picture: the outgoing shot's down to silence at the cut
+  // over the transition's `before` frames, the incoming one's up from it over `after`. (A
+  // dissolve does the same for now: the two shots' audio does not overlap yet.)
+  struct Ramp {
+    int64_t from = 0;  // samples on the output
+    int64_t to = 0;
+    bool up = false;
+  };
+  std::vector<Ramp> ramps;
+  for (const ResolvedShot& shot : tl.shots) {
+    if (!shot.transition_in) continue;
+    const int64_t cut = shot.timeline_first_frame;
+    const auto sample = [&](int64_t frame) {
+      return sample_at(frame_time(frame, fps), tl.output.audio.sample_rate);
+    };
+    ramps.push_back({sample(cut - shot.transition_in->before), sample(cut), false});
+    ramps.push_back({sample(cut), sample(cut + shot.transition_in->after), true});
+  }
+  std::size_t next_ramp = 0;
+  const auto apply_ramps = [&](AVFrame* f) {
+    const int64_t first = f->pts;
+    const int64_t end = f->pts + f->nb_samples;
+    while (next_ramp < ramps.size() && ramps[next_ramp].to <= first) ++next_ramp;
+    for (std::size_t r = next_ramp; r < ramps.size() && ramps[r].from < end; ++r) {
+      const Ramp& ramp = ramps[r];
+      const double length = static_cast<double>(ramp.to - ramp.from);
+      for (int64_t s = std::max(first, ramp.from); s < std::min(end, ramp.to); ++s) {
+        const double x = (static_cast<double>(s - ramp.from) + 0.5) / length;
+        const auto gain = static_cast<float>(ramp.up ? x : 1 - x);
+        for (int c = 0; c < f->ch_layout.nb_channels; ++c) {
+          reinterpret_cast<float*>(f->extended_data[c])[s - first] *= gain;
+        }
+      }
+    }
+  };
   auto push_ready = [&]() -> bool {
     while (media::FramePtr f = normalizer.pop_frame()) {
+      if (!ramps.empty()) apply_ramps(f.get());
       std::size_t bytes = media::frame_bytes(f.get());
       media::charge_frame(f.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
       if (!audio_out.push(std::move(f), bytes)) return false;
@@ -593,6 +789,7 @@ void RenderJob::Impl::audio_loop(int frame_size) {
     if (!push_ready()) return;
   }
   if (media::FramePtr last = normalizer.pop_last_frame()) {
+    if (!ramps.empty()) apply_ramps(last.get());
     std::size_t bytes = media::frame_bytes(last.get());
     media::charge_frame(last.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
     if (!audio_out.push(std::move(last), bytes)) return;

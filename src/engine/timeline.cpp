@@ -33,6 +33,83 @@ Result<Rational> to_seconds(const blueprint::TimeRef& t, Rational source_rate) {
   return timecode_to_seconds(std::get<Timecode>(t), source_rate);
 }
 
+// The transition into tl.shots[j] from tl.shots[j - 1] (blueprint shots `b.index - 1` and
+// `b.index`): its frames on the output grid, and the media a dissolve needs past the cut on each
+// side. Problems name the transition and both shots.
+void resolve_transition(Timeline& tl, std::size_t j, const blueprint::Transition& t,
+                        std::vector<blueprint::Diagnostic>& diagnostics) {
+  const Rational fps = tl.output.fps;
+  ResolvedShot& b = tl.shots[j];
+  const ResolvedShot& a = tl.shots[j - 1];
+  const std::string where = shot_path(static_cast<std::size_t>(b.index), "transition");
+  const std::string a_name = "shots[" + std::to_string(a.index) + "]";
+  const std::string b_name = "shots[" + std::to_string(b.index) + "]";
+  ResolvedTransition rt;
+  rt.kind = t.kind;
+  rt.color = t.color;
+  if (t.frames || t.duration) {
+    const int64_t n = t.frames ? *t.frames : frame_count(TimeRange{Rational{0}, *t.duration}, fps);
+    if (n <= 0) {
+      diagnostics.push_back({where, t.duration->to_seconds_string() +
+                                        " is shorter than one output frame (" +
+                                        (Rational{1} / fps).to_seconds_string() + ")"});
+      return;
+    }
+    rt.before = n / 2;
+    rt.after = n - rt.before;
+  } else {
+    rt.before = frame_index_at(*t.before, fps);
+    rt.after = frame_index_at(*t.after, fps);
+    if (rt.before + rt.after <= 0) {
+      diagnostics.push_back({where, "before + after is shorter than one output frame (" +
+                                        (Rational{1} / fps).to_seconds_string() + ")"});
+      return;
+    }
+  }
+  const auto seconds = [&](int64_t frames) { return frame_time(frames, fps).to_seconds_string(); };
+  // The shot before may also end a transition of its own at its start.
+  const int64_t a_free = a.frame_count - (a.transition_in ? a.transition_in->after : 0);
+  bool ok = true;
+  if (rt.before > a_free) {
+    diagnostics.push_back(
+        {where, "starts " + seconds(rt.before) + " before the cut, but " + a_name + " has only " +
+                    seconds(a_free) +
+                    (a_free == a.frame_count ? "" : " after its own transition")});
+    ok = false;
+  }
+  if (rt.after > b.frame_count) {
+    diagnostics.push_back({where, "ends " + seconds(rt.after) + " after the cut, but " + b_name +
+                                      " is only " + seconds(b.frame_count) + " long"});
+    ok = false;
+  }
+  if (ok && rt.is_dissolve()) {
+    // Handles: media past the outgoing shot's out point and ahead of the incoming one's in point.
+    // A frozen, colour or still shot shows the same picture however long it runs.
+    if (rt.after > 0 && a.has_source() && !a.freeze) {
+      const media::ProbeInfo& probe = tl.sources[static_cast<std::size_t>(a.source)];
+      const Rational needed = a.slot_time(a.frame_count + rt.after - 1, fps);
+      if (needed >= probe.video->duration) {
+        diagnostics.push_back(
+            {where, "the dissolve needs " + display_path(probe.path) + " up to " +
+                        (a.slot_time(a.frame_count + rt.after, fps)).to_seconds_string() + " (" +
+                        seconds(rt.after) + " past " + a_name + "'s out point, " +
+                        a.out.to_seconds_string() + "), but it ends at " +
+                        probe.video->duration.to_seconds_string()});
+        ok = false;
+      }
+    }
+    if (rt.before > 0 && b.has_source() && !b.freeze && b.source_first_frame < rt.before) {
+      const media::ProbeInfo& probe = tl.sources[static_cast<std::size_t>(b.source)];
+      diagnostics.push_back({where, "the dissolve needs " + display_path(probe.path) + " from " +
+                                        b.slot_time(-rt.before, fps).to_seconds_string() + " (" +
+                                        seconds(rt.before) + " before " + b_name + "'s in point, " +
+                                        b.in.to_seconds_string() + "), but it starts at 0s"});
+      ok = false;
+    }
+  }
+  if (ok) b.transition_in = rt;
+}
+
 }  // namespace
 
 Rational ResolvedShot::slot_time(int64_t k, Rational fps) const {
@@ -224,6 +301,14 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     rs.focus_y = shot.focus.y;
     rs.take_audio = shot.audio && !shot.freeze && probe.audio.has_value();
     place(rs);
+  }
+  // Transitions, once both shots of each are placed (a partial resolution skips any whose shots
+  // were not).
+  for (std::size_t j = 1; j < tl.shots.size(); ++j) {
+    const blueprint::Shot& shot = bp.shots[static_cast<std::size_t>(tl.shots[j].index)];
+    if (shot.transition && tl.shots[j - 1].index + 1 == tl.shots[j].index) {
+      resolve_transition(tl, j, *shot.transition, result.diagnostics);
+    }
   }
   // (A partial blueprint's empty shots were already reported by the parser.)
   if (bp.shots.empty() && only == nullptr) {

@@ -26,6 +26,18 @@ namespace leancut::engine {
 
 inline constexpr int kNoSource = -1;  // ResolvedShot::source of a colour or still shot
 
+// A transition into a shot, on the output's frame grid: it covers the `before` frames ending at
+// the cut (the end of the shot before) and the `after` frames starting there (the start of the
+// shot that carries it). Frame j of its n = before + after frames shows (j + 1/2) / n of the
+// incoming picture (a dissolve), or the colour at a fade's darkest point.
+struct ResolvedTransition {
+  blueprint::TransitionKind kind = blueprint::TransitionKind::Dissolve;
+  blueprint::Rgb color;
+  int64_t before = 0;
+  int64_t after = 0;
+  bool is_dissolve() const { return kind == blueprint::TransitionKind::Dissolve; }
+};
+
 struct ResolvedShot {
   int index = 0;   // position in the blueprint's shots
   int source = 0;  // index into Timeline::sources; kNoSource for a colour or still shot
@@ -49,6 +61,10 @@ struct ResolvedShot {
   Rational speed{1};
   bool freeze = false;  // every frame shows slot_time(0)
   double gain = 1.0;    // linear audio gain (from gain_db)
+  // From the shot before into this one. A dissolve reads this shot's source `before` frames
+  // ahead of its in point (slot_time(-before ..)) and the shot before's `after` frames past its
+  // out point (slot_time(frame_count ..)); resolution checked both exist.
+  std::optional<ResolvedTransition> transition_in;
 
   // Editor time in the source of the shot's output frame k: (source_first_frame + k) × speed /
   // fps, or the first frame's for a freeze.

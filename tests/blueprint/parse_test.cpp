@@ -15,6 +15,7 @@ namespace leancut::blueprint {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
@@ -359,15 +360,67 @@ TEST(Parse, ShotsArray) {
                           "shots[1]: expected a shot object, got null"));
 }
 
+// Two shots, the second with `transition` as its "transition" value.
+std::string transition_doc(const std::string& transition) {
+  return R"({"version": 1, "shots": [)" + std::string(kShot) +
+         R"(, {"source": "b.mp4", "in": 2, "out": 4, "transition": )" + transition + "}]}";
+}
+
+TEST(Parse, TransitionsTheirLengthsAndColour) {
+  Blueprint bp = parsed(transition_doc(R"({"type": "dissolve", "frames": 12})"));
+  ASSERT_EQ(bp.shots.size(), 2u);
+  ASSERT_TRUE(bp.shots[1].transition);
+  EXPECT_EQ(bp.shots[1].transition->kind, TransitionKind::Dissolve);
+  EXPECT_EQ(bp.shots[1].transition->frames, 12);
+  EXPECT_FALSE(bp.shots[0].transition);
+
+  bp = parsed(transition_doc(R"({"type": "fade", "duration": 0.5, "color": "#102030"})"));
+  ASSERT_TRUE(bp.shots[1].transition);
+  EXPECT_EQ(bp.shots[1].transition->kind, TransitionKind::Fade);
+  EXPECT_EQ(bp.shots[1].transition->duration, Rational(1, 2));
+  EXPECT_EQ(bp.shots[1].transition->color, (Rgb{0x10, 0x20, 0x30}));
+
+  bp = parsed(transition_doc(R"({"type": "dissolve", "before": "1/24", "after": 0.25})"));
+  ASSERT_TRUE(bp.shots[1].transition);
+  EXPECT_EQ(bp.shots[1].transition->before, Rational(1, 24));
+  EXPECT_EQ(bp.shots[1].transition->after, Rational(1, 4));
+  // Written back as read.
+  EXPECT_EQ(parsed(to_json(bp)), bp);
+}
+
+TEST(Parse, BadTransitionsAreNamed) {
+  EXPECT_THAT(errors(R"({"version": 1, "shots": [{"source": "a.mp4", "in": 0, "out": 1,
+                         "transition": {"type": "fade", "frames": 5}}]})"),
+              ElementsAre("shots[0].transition: the first shot has no shot before it to "
+                          "transition from"));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "wipe", "frames": 5})")),
+              ElementsAre("shots[1].transition.type: unknown transition type \"wipe\" (one of: "
+                          "dissolve, fade)"));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "dissolve"})")),
+              ElementsAre(HasSubstr("shots[1].transition: needs a length")));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "dissolve", "frames": 5, "duration": 1})")),
+              ElementsAre(HasSubstr("shots[1].transition: give one length")));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "dissolve", "before": 1})")),
+              ElementsAre("shots[1].transition: \"before\" and \"after\" go together"));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "dissolve", "frames": 0})")),
+              ElementsAre(HasSubstr("shots[1].transition.frames:")));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "dissolve", "frames": 5, "color": "red"})")),
+              ElementsAre("shots[1].transition.color: applies only to a \"fade\" transition"));
+  EXPECT_THAT(errors(transition_doc(R"({"type": "fade", "before": "00:00:01:00", "after": 1})")),
+              ElementsAre("shots[1].transition.before: a transition's lengths are in seconds, "
+                          "not timecodes"));
+}
+
 TEST(Parse, UnknownShotField) {
   EXPECT_THAT(errors(R"({"version": 1, "shots": [)" + std::string(kShot) + "," + kShot + "," +
                      kShot + R"(, {"source": "a.mp4", "in": 0, "out": 1, "fps": 30}]})"),
               ElementsAre("shots[3].fps: unknown field (known: source, in, out, fit, focus, audio, "
-                          "name, speed, freeze, gain_db, text)"));
-  EXPECT_THAT(errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
-              ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
-                          "in, out, fit, focus, audio, name, speed, freeze, gain_db, text)",
-                          "shots[0].source: required field is missing"));
+                          "name, speed, freeze, gain_db, text, transition)"));
+  EXPECT_THAT(
+      errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
+      ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
+                  "in, out, fit, focus, audio, name, speed, freeze, gain_db, text, transition)",
+                  "shots[0].source: required field is missing"));
 }
 
 TEST(Parse, RequiredShotFields) {

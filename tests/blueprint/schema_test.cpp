@@ -188,6 +188,9 @@ TEST(Schema, ObjectsHaveTheSameFields) {
   EXPECT_EQ(
       parser_fields(R"({"version": 1, "shots": [{"image": "a.png", "duration": 1, "zz": 0}]})"),
       schema_fields("/$defs/image_shot"));
+  EXPECT_EQ(parser_fields(R"({"version": 1, "shots": [{"color": "red", "duration": 1},
+      {"color": "red", "duration": 1, "transition": {"type": "fade", "zz": 0}}]})"),
+            schema_fields("/$defs/transition"));
 }
 
 TEST(Schema, RequiredFieldsMatch) {
