@@ -269,8 +269,10 @@ int prepare_interchange_render(const InterchangeRenderArgs& args, PreparedCut* o
   LowerOptions lower_options;
   if (args.transitions == "cut") {
     lower_options.transitions = TransitionPolicy::Cut;
-  } else if (args.transitions != "refuse") {
-    return usage("--transitions " + args.transitions + ": must be refuse or cut");
+  } else if (args.transitions == "refuse") {
+    lower_options.transitions = TransitionPolicy::Refuse;
+  } else if (args.transitions != "render") {
+    return usage("--transitions " + args.transitions + ": must be render, cut or refuse");
   }
   if (args.video_track != 0) lower_options.video_track = args.video_track;
 

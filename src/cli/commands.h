@@ -93,7 +93,7 @@ struct InterchangeRenderArgs {
   std::string size;        // --size WxH; empty: 1920x1080 (or the settings file's)
   std::filesystem::path output_settings;  // --output-settings FILE.json: the `output` object
   int video_track = 0;                    // --video-track N (1 = bottom); 0: the one with clips
-  std::string transitions = "refuse";     // --transitions refuse|cut
+  std::string transitions = "render";     // --transitions render|cut|refuse
 };
 struct PreparedCut {
   blueprint::Blueprint blueprint;

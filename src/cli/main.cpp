@@ -43,7 +43,8 @@ void add_interchange_render_options(CLI::App* cmd, leancut::cli::InterchangeRend
       ->check(CLI::Range(1, 1000));
   cmd->add_option(
       "--transitions", a.transitions,
-      "refuse (default): dissolves are an error; cut: each becomes a cut at its centre");
+      "render (default): dissolves render as dissolves; cut: each becomes a cut at its centre; "
+      "refuse: each is an error");
 }
 
 constexpr const char* kInterchangeRenderOptions[] = {

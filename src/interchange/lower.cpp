@@ -20,6 +20,7 @@ struct Segment {
   // Clip: the media time (seconds from the file's first frame) shown at `start`.
   Rational media_at_start;
   Origin origin;
+  const Transition* transition_in = nullptr;  // rendered: the dissolve into this segment
 };
 
 std::string describe(const Item& item) {
@@ -146,8 +147,14 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
         b.next >= segments.size()) {
       out.problems.push_back(
           {t.origin, "dissolve (" + t.written_as + ") between " + between +
-                         ": dissolves cannot be rendered yet; --transitions cut renders each as a "
-                         "cut at its centre"});
+                         ": refused (--transitions refuse); the default renders it, --transitions "
+                         "cut makes it a cut at its centre"});
+      continue;
+    }
+    if (options.transitions == TransitionPolicy::Render) {
+      // The cut stays where it is; the blueprint's transition carries OTIO's offsets and the
+      // engine reads the handles past both sides of it.
+      segments[b.next].transition_in = &t;
       continue;
     }
     // The transition runs from in_offset before the cut to out_offset after it; its centre is
@@ -193,13 +200,17 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
   blueprint::Blueprint bp;
   bp.output = options.output;
   bp.base_dir = timeline.base_dir;
+  bool previous_emitted = false;  // the segment before this one became a shot
   for (const Segment& s : segments) {
     // Boundaries on the output grid at round(t × fps): consecutive shots share them, so the
     // frame counts telescope to round(total × fps). An item shorter than half a frame may get
     // none; it is dropped rather than refused.
     const int64_t first = frame_index_at(s.start, fps);
     const int64_t frames = frame_index_at(s.end, fps) - first;
-    if (frames <= 0) continue;
+    if (frames <= 0) {
+      previous_emitted = false;
+      continue;
+    }
     blueprint::Shot shot;
     if (s.kind == Segment::Kind::Clip) {
       const Clip& c = *s.clip;
@@ -248,6 +259,20 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
         shot.texts = {title, path};
       }
     }
+    if (s.transition_in != nullptr) {
+      if (bp.shots.empty() || !previous_emitted) {
+        out.problems.push_back({s.transition_in->origin,
+                                "the dissolve sits next to an item shorter than one frame at " +
+                                    fps.to_string() + " fps"});
+      } else {
+        blueprint::Transition t;
+        t.kind = blueprint::TransitionKind::Dissolve;
+        t.before = s.transition_in->in_offset;
+        t.after = s.transition_in->out_offset;
+        shot.transition = t;
+      }
+    }
+    previous_emitted = true;
     bp.shots.push_back(std::move(shot));
     out.shot_origins.push_back(s.origin);
     out.frames += frames;

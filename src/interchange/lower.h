@@ -1,6 +1,6 @@
 // Lowering: an interchange Timeline (conformed, so every clip has a media path or a slate mark)
 // becomes a blueprint the engine renders. What the engine cannot do yet (several video tracks
-// composited, dissolves) is a problem naming the object, or a documented fallback
+// composited) is a problem naming the object, or a documented fallback
 // (docs/interchange.md, "Rendering").
 //
 //   LowerOptions opt{.output = validated_output};   // its fps is the grid the cut is placed on
@@ -24,7 +24,8 @@
 namespace leancut::interchange {
 
 enum class TransitionPolicy {
-  Refuse,  // a transition is a problem naming both clips (the engine has no dissolves yet)
+  Render,  // a dissolve: the blueprint's transition on the shot after it, with the same offsets
+  Refuse,  // a transition is a problem naming both clips
   Cut,     // rendered as a cut at the transition's centre
 };
 
@@ -33,7 +34,7 @@ struct LowerOptions {
   // Which video track to render, 1 = the bottom one (V1). nullopt: the only track with clips;
   // several such tracks are a problem, as they would need compositing.
   std::optional<int> video_track;
-  TransitionPolicy transitions = TransitionPolicy::Refuse;
+  TransitionPolicy transitions = TransitionPolicy::Render;
 };
 
 // The colour that stands in for missing media (--missing slate): a dark grey, so a slate is

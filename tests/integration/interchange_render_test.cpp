@@ -41,7 +41,7 @@ fs::path sample(const std::string& name) {
 
 // What an output frame shows: a source's frame (by testmedia id and frame index), or black.
 struct Shows {
-  int source_id = -1;  // -1: black
+  int source_id = -1;  // -1: black; -2: anything (a transition's blend)
   int64_t frame = 0;
 };
 
@@ -108,6 +108,7 @@ class InterchangeRender : public ::testing::Test {
     int mismatches = 0;
     for (size_t i = 0; i < expected.size(); ++i) {
       const Shows& e = expected[i];
+      if (e.source_id == -2) continue;
       if (e.source_id < 0) {
         if (o.codes[i].has_value() || o.max_luma[i] > 40) {
           if (++mismatches < 10) ADD_FAILURE() << "frame " << i << " is not black";
@@ -162,8 +163,24 @@ TEST_F(InterchangeRender, MediaRootFindsTheFilesAndFpsOverridesTheRate) {
   EXPECT_EQ(o.codes[30]->frame_mod32, media::frame_code_for_index(30));
 }
 
-TEST_F(InterchangeRender, DissolvesAreRefusedNamingBothClips) {
+// The default: a dissolve renders as one. in_offset 0, out_offset 12 frames: the cut stays at
+// frame 24, A (c_360p24 from 1 s) runs on into its handle under B (a_720p30 from 1 s) for frames
+// 24..35, which blend; every other frame is exactly the cut's. 48 frames in all.
+TEST_F(InterchangeRender, DissolvesRenderAsDissolves) {
   ProcessResult r = render("render_dissolve.otio", remap());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<Shows> expected;
+  for (int k = 0; k < 24; ++k) expected.push_back(source_at("c_360p24.mp4", Q{24 + k, 24}));
+  for (int k = 0; k < 12; ++k) expected.push_back({-2, 0});
+  for (int k = 12; k < 24; ++k) expected.push_back(source_at("a_720p30.mp4", Q{24 + k, 24}));
+  // (transition_test checks the blended frames' pixels against references.)
+  expect_frames(decode(out()), expected);
+}
+
+TEST_F(InterchangeRender, DissolvesAreRefusedNamingBothClipsWhenAsked) {
+  std::vector<std::string> args = remap();
+  args.insert(args.end(), {"--transitions", "refuse"});
+  ProcessResult r = render("render_dissolve.otio", args);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("tracks.children[0].children[1]: dissolve (SMPTE_Dissolve) "
                                "between clip \"A\" (tracks.children[0].children[0]) and clip "

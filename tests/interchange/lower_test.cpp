@@ -149,12 +149,34 @@ TEST(Lower, TransitionsAreRefusedNamingBothClips) {
   Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0"),
                           dissolve(Rational{6, 24}, Rational{6, 24}, "c1"),
                           clip("B", Rational{1}, Rational{1}, "c2")});
-  Lowered l = lower(t, at(Rational{24}));
+  LowerOptions o = at(Rational{24});
+  o.transitions = TransitionPolicy::Refuse;
+  Lowered l = lower(t, o);
   ASSERT_FALSE(l.ok());
   ASSERT_EQ(l.problems.size(), 1u);
   EXPECT_EQ(l.problems[0].origin, "c1");
   EXPECT_THAT(l.problems[0].message, HasSubstr("clip \"A\" (c0) and clip \"B\" (c2)"));
   EXPECT_THAT(l.problems[0].message, HasSubstr("--transitions cut"));
+}
+
+// By default a dissolve stays a dissolve: the cut does not move, and the shot after it carries
+// the transition with OTIO's offsets (the engine reads the handles on both sides).
+TEST(Lower, DissolvesBecomeBlueprintTransitions) {
+  Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0"),
+                          dissolve(Rational{6, 24}, Rational{6, 24}, "c1"),
+                          clip("B", Rational{1}, Rational{1}, "c2")});
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& s = l.blueprint->shots;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(std::get<Rational>(s[0].out), Rational{2});
+  EXPECT_EQ(std::get<Rational>(s[1].in), Rational{1});
+  EXPECT_FALSE(s[0].transition);
+  ASSERT_TRUE(s[1].transition);
+  EXPECT_EQ(s[1].transition->kind, blueprint::TransitionKind::Dissolve);
+  EXPECT_EQ(s[1].transition->before, (Rational{6, 24}));
+  EXPECT_EQ(s[1].transition->after, (Rational{6, 24}));
+  EXPECT_EQ(engine_total(*l.blueprint), 72);
 }
 
 // An EDL dissolve (in_offset 0, out_offset 12 frames): the cut moves to its centre, 6 frames
