@@ -63,6 +63,9 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
     case MuxIndex::Negligible:
       break;
   }
+  for (const ResolvedShot& shot : timeline.shots) {
+    if (shot.transition_in && shot.transition_in->is_dissolve()) in.dissolves = true;
+  }
   in.cpu_count = std::max(1, context.cpu_count);
   in.encoder_preset = out.video.preset;
   in.requested_encoder_threads = context.requested_threads;

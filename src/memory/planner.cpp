@@ -131,21 +131,23 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
   add("baseline", in.baseline_bytes, "RSS before the job");
   add("runtime", kRuntimeFixedBytes, "codec code and tables, thread stacks (measured)");
 
-  const int decoders = s.prefetch ? 2 : 1;
+  // A dissolve decodes both its shots whether or not the job prefetches, and each queued frame
+  // of it carries the other shot's picture too.
+  const int decoders = s.prefetch || in.dissolves ? 2 : 1;
+  const int queued = (s.decoded_queue_frames + 1) * (in.dissolves ? 2 : 1);
   const double decoded_frames =
-      decoders * (in.max_source_delay_frames + kDecoderExtraFrames) + s.decoded_queue_frames + 1;
+      decoders * (in.max_source_delay_frames + kDecoderExtraFrames) + queued;
   const auto decoded_bytes =
       static_cast<int64_t>(decoded_frames * static_cast<double>(in.max_source_frame_bytes));
   e.decoded_frame_bytes = decoded_bytes + s.frame_pool_idle_bytes;
   add("decoded_frames", decoded_bytes,
       std::to_string(decoders) + " decoder(s) x (" + std::to_string(in.max_source_delay_frames) +
-          " held + " + std::to_string(kDecoderExtraFrames) + ") + " +
-          std::to_string(s.decoded_queue_frames + 1) +
+          " held + " + std::to_string(kDecoderExtraFrames) + ") + " + std::to_string(queued) +
           " queued = " + frames_of(decoded_frames, in.max_source_frame_bytes),
       "decoded_frames");
   add("frame_pool_idle", s.frame_pool_idle_bytes, "idle pictures kept for reuse", "decoded_frames");
 
-  const int readers = decoders + 1;
+  const int readers = decoders + 1 + (in.dissolves ? 1 : 0);  // + a dissolve's audio reader
   const auto reader_bytes = static_cast<int64_t>(
       readers * (static_cast<double>(kReaderFixedBytes) +
                  kReaderFrameFraction * static_cast<double>(in.max_source_frame_bytes)));
@@ -166,8 +168,11 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
           frames_of(input_frames, in.output_frame_bytes) + ", audio queue " +
           mib(in.audio_queue_bytes),
       "encoder_input");
-  add("normalizer", kNormalizerIdleFrames * in.output_frame_bytes + in.max_source_frame_bytes,
-      "the graph's idle output picture + one source-sized intermediate");
+  add("normalizer",
+      kNormalizerIdleFrames * in.output_frame_bytes * (in.dissolves ? 2 : 1) +
+          in.max_source_frame_bytes,
+      in.dissolves ? "two graphs' idle output pictures (dissolves) + one source-sized intermediate"
+                   : "the graph's idle output picture + one source-sized intermediate");
 
   const X264Profile& p = profile_for(in.encoder_preset);
   const int threads = std::max(1, s.encoder_threads);

@@ -36,7 +36,8 @@ struct PlanInputs {
   // engine/render_job.cpp.
   int64_t render_index_packets = 0;
   int64_t finalize_index_packets = 0;
-  int cpu_count = 1;                        // effective CPUs (the cgroup quota, not the host's)
+  bool dissolves = false;  // the timeline has a dissolve (two pictures blended, both decoding)
+  int cpu_count = 1;       // effective CPUs (the cgroup quota, not the host's)
   std::string encoder_preset = "veryfast";  // x264 preset: sets its lookahead and B-frames
   int requested_encoder_threads = 0;        // 0: from cpu_count
 };

@@ -157,7 +157,8 @@ TEST_F(Transitions, DissolveBlendsTheOutgoingHandleWithTheIncomingHandle) {
   const double half_a = blend_error(o.luma[59], ref_a.luma[59], ref_b.luma[59], 0);
   const double half_b = blend_error(o.luma[59], ref_a.luma[59], ref_b.luma[59], 1);
   EXPECT_NEAR(half_a / (half_a + half_b), 0.45, 0.1);
-  // At most two sources decode video at once (plus one for audio).
+  // At most two sources are open at once: a video and an audio reader of each (f_noaudio has no
+  // audio, so here three readers).
   ASSERT_TRUE(o.summary.contains("max_open_readers")) << o.summary.dump();
   EXPECT_LE(o.summary["max_open_readers"].get<int>(), 3);
 }
@@ -212,6 +213,43 @@ TEST_F(Transitions, FadeThroughBlackReachesBlackAtTheCutAndDipsTheAudio) {
   EXPECT_NEAR(window_rms(o.audio, 0.1, 0.4) / full, 1.0, 0.1);
   EXPECT_LT(window_rms(o.audio, 0.95, 1.05) / full, 0.15);
   EXPECT_NEAR(window_rms(o.audio, 1.6, 1.9) / window_rms(ref.audio, 1.6, 1.9), 1.0, 0.1);
+}
+
+TEST_F(Transitions, DissolveCrossfadesTheSoundOfBothShotsHandles) {
+  // A: a_720p30 (300 Hz) [1, 3); B: d_portrait (600 Hz) [2, 4), a 1 s dissolve from 1.5 s to
+  // 2.5 s on the output. Before the cut B's tone comes from ahead of its in point, after it A's
+  // from past its out point; each at its share: A's amplitude (1 − w), B's w.
+  const Output o = render("crossfade", source_shot("a_720p30.mp4", "1", "3") + "," +
+                                           source_shot("d_portrait.mp4", "2", "4",
+                                                       R"(, "transition": {"type": "dissolve",
+                                                           "duration": 1})"));
+  const int rate = o.audio.sample_rate;
+  ASSERT_GT(rate, 0);
+  ASSERT_NEAR(static_cast<double>(o.audio.mono.size()) / rate, 4.0, 0.05);
+  // sqrt(P600 / P300): B's amplitude over A's in a window.
+  const auto ratio = [&](double from_s, double to_s) {
+    const auto w = o.audio.window(static_cast<int64_t>(from_s * rate),
+                                  static_cast<int64_t>((to_s - from_s) * rate));
+    return std::sqrt(tone_power(w, rate, 600) / std::max(tone_power(w, rate, 300), 1e-12));
+  };
+  EXPECT_LT(ratio(0.2, 1.4), 0.02);  // A alone
+  EXPECT_GT(ratio(2.6, 3.8), 50);    // B alone
+  // w ≈ 0.1 just after the dissolve starts: A with a little of B (B's early audio).
+  EXPECT_NEAR(ratio(1.55, 1.65), 0.1 / 0.9, 0.06);
+  // The middle: as much of each.
+  EXPECT_NEAR(ratio(1.95, 2.05), 1.0, 0.2);
+  // w ≈ 0.9 near the end: B with a little of A (A's audio past its out point).
+  EXPECT_NEAR(1 / ratio(2.35, 2.45), 0.1 / 0.9, 0.06);
+  // The crossfade keeps the level: linear ramps of two equal tones in and out of phase sum to
+  // between 0.5 and 1 of it; never silence at the cut.
+  const auto level = [&](double from_s, double to_s) {
+    return rms(o.audio.window(static_cast<int64_t>(from_s * rate),
+                              static_cast<int64_t>((to_s - from_s) * rate)));
+  };
+  EXPECT_GT(level(1.97, 2.03) / level(0.2, 1.4), 0.4);
+  // Two sources, each with a video and an audio reader open during the dissolve; no more.
+  ASSERT_TRUE(o.summary.contains("max_open_readers")) << o.summary.dump();
+  EXPECT_LE(o.summary["max_open_readers"].get<int>(), 4);
 }
 
 TEST_F(Transitions, ADissolveNeedingMediaTheSourcesLackNamesBothShots) {
