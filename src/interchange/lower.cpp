@@ -1,5 +1,6 @@
 #include "interchange/lower.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -36,9 +37,12 @@ std::string track_label(const Track& track, size_t index) {
   return label;
 }
 
-// Picks the video track to render, or says why none can be.
-std::optional<size_t> choose_track(const Timeline& timeline, const LowerOptions& options,
-                                   std::vector<Problem>& problems, std::vector<Problem>& notes) {
+// Picks the video tracks to render, bottom first: the one --video-track names, else every track
+// with clips (they composite top over bottom); or says why none can be.
+std::optional<std::vector<size_t>> choose_tracks(const Timeline& timeline,
+                                                 const LowerOptions& options,
+                                                 std::vector<Problem>& problems,
+                                                 std::vector<Problem>& notes) {
   const std::vector<Track>& video = timeline.video;
   if (video.empty()) {
     problems.push_back({"",
@@ -71,38 +75,26 @@ std::optional<size_t> choose_track(const Timeline& timeline, const LowerOptions&
                                               std::to_string(n) + ")"});
       }
     }
-    return chosen;
+    return std::vector<size_t>{chosen};
   }
   if (with_clips.size() > 1) {
-    // Name every track that would need compositing: the user sees the whole cut's shape at once.
-    for (size_t k = 1; k < with_clips.size(); ++k) {
-      const size_t i = with_clips[k];
-      problems.push_back(
-          {video[i].origin,
-           "video track " + track_label(video[i], i) + " has clips over track " +
-               track_label(video[with_clips[0]], with_clips[0]) +
-               ": compositing several video tracks is not supported yet; render one of them "
-               "with --video-track N (1 is the bottom track)"});
+    std::string labels;
+    for (size_t i : with_clips) {
+      labels += (labels.empty() ? "" : ", ") + track_label(video[i], i);
     }
-    return std::nullopt;
+    notes.push_back({video[with_clips.back()].origin,
+                     "video tracks " + labels +
+                         " composite top over bottom: where an upper track has a clip it covers "
+                         "the tracks below, its gaps show them (OTIO clips are opaque and "
+                         "full-frame); --video-track N renders one alone"});
   }
-  return with_clips.empty() ? 0 : with_clips[0];
+  if (with_clips.empty()) return std::vector<size_t>{0};
+  return with_clips;
 }
 
-}  // namespace
-
-Lowered lower(const Timeline& timeline, const LowerOptions& options) {
-  Lowered out;
-  const std::optional<size_t> chosen = choose_track(timeline, options, out.problems, out.notes);
-  if (!timeline.audio.empty()) {
-    out.notes.push_back({timeline.audio.front().origin,
-                         "audio tracks are not mixed yet: each shot plays its own clip's audio (" +
-                             std::to_string(timeline.audio.size()) + " audio track" +
-                             (timeline.audio.size() == 1 ? "" : "s") + " not rendered)"});
-  }
-  if (!chosen) return out;
-  const Track& track = timeline.video[*chosen];
-
+// One video track's items as segments in record time, with its transitions applied as the
+// policy says (kept as the blueprint's, moved to a cut, or refused).
+std::vector<Segment> track_segments(const Track& track, const LowerOptions& options, Lowered& out) {
   // Items -> segments in record time; transitions remembered by the boundary they sit on (the
   // index of the segment after them).
   std::vector<Segment> segments;
@@ -138,7 +130,6 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     segments.push_back(std::move(s));
     position = segments.back().end;
   }
-
   for (const Boundary& b : transitions) {
     const Transition& t = *b.transition;
     const std::string between = (b.before ? describe(*b.before) : std::string("nothing")) +
@@ -180,6 +171,106 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     }
   }
 
+  return segments;
+}
+
+// Several tracks' segments (bottom first) flattened into one: at every moment the topmost
+// segment that is not black shows (a clip or a slate), as OTIO's flatten_stack does. A segment
+// cut into by an upper track continues from the media time where it shows again; a dissolve
+// stays only where both its sides still meet, else it becomes a cut (a note says so).
+std::vector<Segment> flatten(const std::vector<std::vector<Segment>>& layers, Lowered& out) {
+  std::vector<Rational> edges;
+  for (const auto& layer : layers) {
+    for (const Segment& s : layer) {
+      edges.push_back(s.start);
+      edges.push_back(s.end);
+    }
+  }
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+
+  struct Piece {
+    size_t layer = 0;
+    size_t index = 0;  // in its layer; SIZE_MAX for black where no layer has anything
+  };
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  std::vector<Segment> flat;
+  std::vector<Piece> pieces;
+  for (size_t e = 0; e + 1 < edges.size(); ++e) {
+    const Rational t0 = edges[e];
+    const Rational t1 = edges[e + 1];
+    Piece piece{0, kNone};
+    for (size_t l = layers.size(); l-- > 0;) {
+      for (size_t i = 0; i < layers[l].size(); ++i) {
+        const Segment& s = layers[l][i];
+        if (s.start <= t0 && t0 < s.end && s.kind != Segment::Kind::Black) {
+          piece = {l, i};
+          break;
+        }
+      }
+      if (piece.index != kNone) break;
+    }
+    if (!pieces.empty() && pieces.back().layer == piece.layer &&
+        pieces.back().index == piece.index) {
+      flat.back().end = t1;  // the same segment goes on
+      continue;
+    }
+    Segment s;
+    if (piece.index == kNone) {
+      s.start = t0;
+      s.end = t1;
+      s.origin = layers.front().empty() ? Origin{} : layers.front().front().origin;
+    } else {
+      const Segment& whole = layers[piece.layer][piece.index];
+      s = whole;
+      s.start = t0;
+      s.end = t1;
+      if (s.kind == Segment::Kind::Clip && s.clip->effect.kind != TimeEffect::Kind::Freeze) {
+        const Rational speed = s.clip->effect.kind == TimeEffect::Kind::LinearSpeed
+                                   ? s.clip->effect.speed
+                                   : Rational{1};
+        s.media_at_start = whole.media_at_start + (t0 - whole.start) * speed;
+      }
+      // A dissolve into this segment survives only if it starts here, right after the segment
+      // it comes from on the same track.
+      if (s.transition_in != nullptr) {
+        const bool meets = t0 == whole.start && !pieces.empty() &&
+                           pieces.back().layer == piece.layer &&
+                           pieces.back().index + 1 == piece.index;
+        if (!meets) {
+          out.notes.push_back({s.transition_in->origin,
+                               "this dissolve is covered by an upper track's clip at one side: "
+                               "rendered as a cut"});
+          s.transition_in = nullptr;
+        }
+      }
+    }
+    flat.push_back(std::move(s));
+    pieces.push_back(piece);
+  }
+  return flat;
+}
+
+}  // namespace
+
+Lowered lower(const Timeline& timeline, const LowerOptions& options) {
+  Lowered out;
+  const std::optional<std::vector<size_t>> chosen =
+      choose_tracks(timeline, options, out.problems, out.notes);
+  if (!timeline.audio.empty()) {
+    out.notes.push_back({timeline.audio.front().origin,
+                         "audio tracks are not mixed yet: each shot plays its own clip's audio (" +
+                             std::to_string(timeline.audio.size()) + " audio track" +
+                             (timeline.audio.size() == 1 ? "" : "s") + " not rendered)"});
+  }
+  if (!chosen) return out;
+  std::vector<std::vector<Segment>> layers;
+  for (size_t i : *chosen) layers.push_back(track_segments(timeline.video[i], options, out));
+  const Track& track = timeline.video[chosen->back()];
+  std::vector<Segment> segments =
+      layers.size() == 1 ? std::move(layers.front()) : flatten(layers, out);
+  Rational position = segments.empty() ? Rational{0} : segments.back().end;
+
   // The timeline lasts as long as its longest track (an audio track, another video track): black
   // fills the rest so the render is exactly as long as the cut.
   const Rational total = timeline.duration();
@@ -192,7 +283,7 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     out.notes.push_back({track.origin,
                          "black fills the end: the timeline is longer than video "
                          "track " +
-                             track_label(track, *chosen)});
+                             track_label(track, chosen->back())});
   }
   if (!out.problems.empty()) return out;
 

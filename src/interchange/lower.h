@@ -1,7 +1,7 @@
 // Lowering: an interchange Timeline (conformed, so every clip has a media path or a slate mark)
-// becomes a blueprint the engine renders. What the engine cannot do yet (several video tracks
-// composited) is a problem naming the object, or a documented fallback
-// (docs/interchange.md, "Rendering").
+// becomes a blueprint the engine renders: video tracks flattened top over bottom, dissolves as
+// blueprint transitions. What the engine cannot do is a problem naming the object, or a
+// documented fallback (docs/interchange.md, "Rendering").
 //
 //   LowerOptions opt{.output = validated_output};   // its fps is the grid the cut is placed on
 //   Lowered l = lower(timeline, opt);
@@ -31,8 +31,8 @@ enum class TransitionPolicy {
 
 struct LowerOptions {
   blueprint::Output output;  // the render's settings; output.fps places the cut on its grid
-  // Which video track to render, 1 = the bottom one (V1). nullopt: the only track with clips;
-  // several such tracks are a problem, as they would need compositing.
+  // Which video track to render, 1 = the bottom one (V1). nullopt: every track with clips,
+  // composited top over bottom.
   std::optional<int> video_track;
   TransitionPolicy transitions = TransitionPolicy::Render;
 };

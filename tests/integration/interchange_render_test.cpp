@@ -151,6 +151,20 @@ TEST_F(InterchangeRender, OtioCutsSpeedAndExactFrames) {
   expect_frames(o, expected);
 }
 
+// render_layers.otio at 24 fps: V1 = c_360p24 from 1 s for 3 s; V2 = 1 s of gap, then a_720p30
+// from 1 s for 1 s. Top over bottom: V1, then V2's clip covering it, then V1 again where it
+// shows again (3 s into its media). 72 frames.
+TEST_F(InterchangeRender, VideoTracksCompositeTopOverBottom) {
+  ProcessResult r = render("render_layers.otio", remap());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("composite top over bottom"));
+  std::vector<Shows> expected;
+  for (int k = 0; k < 24; ++k) expected.push_back(source_at("c_360p24.mp4", Q{24 + k, 24}));
+  for (int k = 0; k < 24; ++k) expected.push_back(source_at("a_720p30.mp4", Q{24 + k, 24}));
+  for (int k = 48; k < 72; ++k) expected.push_back(source_at("c_360p24.mp4", Q{24 + k, 24}));
+  expect_frames(decode(out()), expected);
+}
+
 TEST_F(InterchangeRender, MediaRootFindsTheFilesAndFpsOverridesTheRate) {
   ProcessResult r =
       render("render_cuts.otio", {"--media-root", test_media_dir().string(), "--fps", "30"});

@@ -196,19 +196,31 @@ TEST(Lower, TransitionsAsCutsSitAtTheirCentre) {
   EXPECT_THAT(messages(l.notes), ::testing::Contains(HasSubstr("rendered as a cut")));
 }
 
-TEST(Lower, SeveralVideoTracksWithClipsAreRefusedUnlessOneIsPicked) {
+// V1: A for 2 s; V2 "titles": half a second of gap, then T for 1 s. Top over bottom: A until
+// 0.5 s, T until 1.5 s, then A again from where it shows again (1.5 s into its media).
+TEST(Lower, SeveralVideoTracksCompositeTopOverBottomUnlessOneIsPicked) {
   Timeline t = one_track({clip("A", Rational{0}, Rational{2}, "c0")});
   Track v2;
   v2.name = "titles";
   v2.origin = "tracks.children[1]";
-  v2.items = {gap(Rational{1, 2}, "g"), clip("T", Rational{0}, Rational{1}, "t")};
+  v2.items = {gap(Rational{1, 2}, "g"), clip("T", Rational{3}, Rational{1}, "t")};
   t.video.push_back(v2);
   Lowered l = lower(t, at(Rational{24}));
-  ASSERT_FALSE(l.ok());
-  ASSERT_EQ(l.problems.size(), 1u);
-  EXPECT_EQ(l.problems[0].origin, "tracks.children[1]");
-  EXPECT_THAT(l.problems[0].message, HasSubstr("V2 \"titles\""));
-  EXPECT_THAT(l.problems[0].message, HasSubstr("--video-track"));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& s = l.blueprint->shots;
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].source, "/media/A.mov");
+  EXPECT_EQ(std::get<Rational>(s[0].in), Rational{0});
+  EXPECT_EQ(std::get<Rational>(s[0].out), (Rational{1, 2}));
+  EXPECT_EQ(s[1].source, "/media/T.mov");
+  EXPECT_EQ(std::get<Rational>(s[1].in), Rational{3});
+  EXPECT_EQ(std::get<Rational>(s[1].out), Rational{4});
+  EXPECT_EQ(s[2].source, "/media/A.mov");
+  EXPECT_EQ(std::get<Rational>(s[2].in), (Rational{3, 2}));
+  EXPECT_EQ(std::get<Rational>(s[2].out), Rational{2});
+  EXPECT_EQ(l.shot_origins[1], "t");
+  EXPECT_EQ(engine_total(*l.blueprint), 48);
+  EXPECT_THAT(messages(l.notes), ::testing::Contains(HasSubstr("composite top over bottom")));
 
   LowerOptions o = at(Rational{24});
   o.video_track = 2;
@@ -223,6 +235,34 @@ TEST(Lower, SeveralVideoTracksWithClipsAreRefusedUnlessOneIsPicked) {
   l = lower(t, o);
   ASSERT_FALSE(l.ok());
   EXPECT_THAT(l.problems[0].message, HasSubstr("the timeline has 2 video tracks"));
+}
+
+// A dissolve on V1 survives where V2 leaves it alone and becomes a cut (with a note) where V2's
+// clip covers one of its sides.
+TEST(Lower, DissolvesUnderAnUpperTrackSurviveOnlyWhereBothSidesShow) {
+  Timeline t = one_track(
+      {clip("A", Rational{0}, Rational{2}, "c0"), dissolve(Rational{6, 24}, Rational{6, 24}, "d1"),
+       clip("B", Rational{1}, Rational{2}, "c1"), dissolve(Rational{6, 24}, Rational{6, 24}, "d2"),
+       clip("C", Rational{1}, Rational{2}, "c2")});
+  Track v2;
+  v2.origin = "tracks.children[1]";
+  v2.items = {gap(Rational{3}, "g"), clip("T", Rational{0}, Rational{2}, "t")};  // 3 s .. 5 s
+  t.video.push_back(v2);
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& s = l.blueprint->shots;
+  // A, B (dissolve d1 kept), B's first second, T (covers B's end, d2 and C's start), C's end.
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[1].source, "/media/B.mov");
+  ASSERT_TRUE(s[1].transition);
+  EXPECT_EQ(s[1].transition->before, (Rational{6, 24}));
+  EXPECT_EQ(s[2].source, "/media/T.mov");
+  EXPECT_FALSE(s[2].transition);
+  EXPECT_EQ(s[3].source, "/media/C.mov");
+  EXPECT_EQ(std::get<Rational>(s[3].in), Rational{2});  // C's media 1 s + the 1 s T covered
+  EXPECT_FALSE(s[3].transition);
+  EXPECT_THAT(messages(l.notes), ::testing::Contains(HasSubstr("rendered as a cut")));
+  EXPECT_EQ(engine_total(*l.blueprint), 144);
 }
 
 TEST(Lower, UpperTracksOfGapsOnlyAreFine) {
