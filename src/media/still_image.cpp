@@ -1,6 +1,7 @@
 #include "media/still_image.h"
 
 #include <cstddef>
+#include <cstdlib>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -73,6 +74,97 @@ Result<FramePtr> decode_first_picture(const std::filesystem::path& path, std::st
   return frame;
 }
 
+// The EXIF orientation (1..8) libavcodec's JPEG decoder put in the picture's metadata; 1 (as
+// stored) without one.
+int exif_orientation(const AVFrame* picture) {
+  const AVDictionaryEntry* e = av_dict_get(picture->metadata, "Orientation", nullptr, 0);
+  if (e == nullptr) return 1;
+  const int value = std::atoi(e->value);  // written with leading spaces, e.g. "    6"
+  return value >= 1 && value <= 8 ? value : 1;
+}
+
+// The picture turned upright as its EXIF orientation says (cameras store a portrait photo
+// sideways and tag it): an RGBA copy with every pixel moved (w and h swap for 5..8).
+// Orientation 1 returns the picture itself (a new reference).
+Result<FramePtr> upright(const AVFrame* picture, const std::filesystem::path& path) {
+  const int orientation = exif_orientation(picture);
+  if (orientation == 1) return ref_frame(picture);
+  const int w = picture->width;
+  const int h = picture->height;
+  SwsPtr to_rgba{sws_getContext(w, h, static_cast<AVPixelFormat>(picture->format), w, h,
+                                AV_PIX_FMT_RGBA, SWS_POINT | SWS_ACCURATE_RND, nullptr, nullptr,
+                                nullptr)};
+  if (to_rgba == nullptr) {
+    return make_error(ErrorCode::Unsupported,
+                      path.string() + ": cannot convert " +
+                          av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format)) +
+                          " to RGBA to turn it upright");
+  }
+  FramePtr stored = make_frame();
+  stored->format = AV_PIX_FMT_RGBA;
+  stored->width = w;
+  stored->height = h;
+  if (int err = av_frame_get_buffer(stored.get(), 0); err < 0) {
+    return av_error(err, "av_frame_get_buffer (upright)");
+  }
+  if (int err = sws_scale(to_rgba.get(), picture->data, picture->linesize, 0, h, stored->data,
+                          stored->linesize);
+      err < 0) {
+    return av_error(err, "sws_scale (upright)");
+  }
+  const bool swaps = orientation >= 5;
+  FramePtr out = make_frame();
+  out->format = AV_PIX_FMT_RGBA;
+  out->width = swaps ? h : w;
+  out->height = swaps ? w : h;
+  out->sample_aspect_ratio = AVRational{1, 1};
+  if (int err = av_frame_get_buffer(out.get(), 0); err < 0) {
+    return av_error(err, "av_frame_get_buffer (upright)");
+  }
+  for (int y = 0; y < out->height; ++y) {
+    auto* row =
+        reinterpret_cast<uint32_t*>(out->data[0] + static_cast<ptrdiff_t>(y) * out->linesize[0]);
+    for (int x = 0; x < out->width; ++x) {
+      // Where upright pixel (x, y) is stored (EXIF 2.3, tag 0x0112).
+      int sx = x;
+      int sy = y;
+      switch (orientation) {
+        case 2:
+          sx = w - 1 - x;
+          break;  // mirrored
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;  // upside down
+        case 4:
+          sy = h - 1 - y;
+          break;  // mirrored vertically
+        case 5:
+          sx = y;
+          sy = x;
+          break;  // transposed
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;  // turn 90 degrees clockwise
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;  // transversed
+        case 8:
+          sx = w - 1 - y;
+          sy = x;
+          break;  // turn 90 degrees anticlockwise
+        default:
+          break;
+      }
+      row[x] = reinterpret_cast<const uint32_t*>(stored->data[0] + static_cast<ptrdiff_t>(sy) *
+                                                                       stored->linesize[0])[sx];
+    }
+  }
+  return out;
+}
+
 bool has_alpha(int format) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
   return desc != nullptr && (desc->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
@@ -83,7 +175,8 @@ bool has_alpha(int format) {
 Result<ImageInfo> probe_image(const std::filesystem::path& path) {
   ImageInfo info;
   info.path = path;
-  LEANCUT_ASSIGN_OR_RETURN(FramePtr picture, decode_first_picture(path, &info.codec));
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr decoded, decode_first_picture(path, &info.codec));
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr picture, upright(decoded.get(), path));
   info.width = picture->width;
   info.height = picture->height;
   const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format));
@@ -93,7 +186,8 @@ Result<ImageInfo> probe_image(const std::filesystem::path& path) {
 }
 
 Result<FramePtr> decode_image(const std::filesystem::path& path) {
-  return decode_first_picture(path, nullptr);
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr decoded, decode_first_picture(path, nullptr));
+  return upright(decoded.get(), path);
 }
 
 Result<FramePtr> flatten_onto(const AVFrame* picture, Rgb8 background) {

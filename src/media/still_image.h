@@ -36,7 +36,9 @@ struct ImageInfo {
 // then lets the picture go. Errors name the file: "logo.png: not a PNG or JPEG image (h264)".
 Result<ImageInfo> probe_image(const std::filesystem::path& path);
 
-// The image's picture, as its decoder made it (sample aspect and colour tags included).
+// The image's picture, as its decoder made it (sample aspect and colour tags included), turned
+// upright when a JPEG's EXIF orientation says it is stored turned or mirrored (then as RGBA).
+// probe_image's width and height are the upright picture's.
 Result<FramePtr> decode_image(const std::filesystem::path& path);
 
 struct Rgb8 {
