@@ -176,7 +176,9 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     if (!out) result.diagnostics.push_back({shot_path(i, "out"), out.error().message});
     if (!in || !out) continue;
 
-    const std::string where = display_path(probe.path);
+    // A remote source is named by its URL, not by the asset cache's file for it.
+    const std::string where =
+        blueprint::is_remote_source(shot.source_text) ? shot.source_text : display_path(probe.path);
     bool ok = true;
     if (*in >= video.duration) {
       result.diagnostics.push_back(
