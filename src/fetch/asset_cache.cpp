@@ -220,6 +220,9 @@ void AssetCache::remove(const std::string& key) const {
   fs::remove(sidecar_path(key), ec);
   fs::remove(data_path(key), ec);
   fs::remove(part_path(key), ec);
+  fs::path validator = part_path(key);
+  validator += ".validator";  // the downloader's (downloader.h)
+  fs::remove(validator, ec);
 }
 
 Result<EvictStats> AssetCache::evict() const {
@@ -244,6 +247,19 @@ Result<EvictStats> AssetCache::evict() const {
   }
   if (ec) return make_error(ErrorCode::Io, options_.dir.string() + ": " + ec.message());
   EvictStats stats;
+  // Parts abandoned longer than max_age ago (a download that failed and was never asked for
+  // again) would otherwise stay forever, unseen by the size limit.
+  const auto part_cutoff =
+      fs::file_time_type::clock::now() - std::chrono::seconds(options_.max_age_seconds);
+  for (const fs::directory_entry& d : fs::directory_iterator(options_.dir, ec)) {
+    std::error_code t_ec;
+    if (d.path().extension() != ".part" || d.last_write_time(t_ec) >= part_cutoff || t_ec) {
+      continue;
+    }
+    const std::string key = d.path().stem().string();
+    Result<EntryLock> lock = take_lock(options_.dir / (key + ".lock"), LOCK_EX, false);
+    if (lock && lock->held() && !fs::exists(data_path(key), t_ec)) remove(key);
+  }
   for (const Entry& e : entries) stats.total_bytes += e.bytes;
   // Oldest use first: stale entries go whatever the total, then LRU while over the limit.
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {

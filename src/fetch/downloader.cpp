@@ -22,6 +22,10 @@ struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -116,12 +120,40 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return bytes;
 }
 
+std::string read_small_file(const fs::path& p) {
+  FilePtr f(std::fopen(p.c_str(), "rb"));
+  if (!f) return {};
+  char buf[512];
+  const size_t n = std::fread(buf, 1, sizeof buf, f.get());
+  return std::string(buf, n);
+}
+
+// The validator (ETag, else Last-Modified) of the response whose bytes the file holds, kept
+// beside it so a later resume asks If-Range: a server whose file changed sends it whole (200)
+// instead of splicing new bytes onto old ones. Weak ETags are not allowed in If-Range.
+void write_validator(const fs::path& p, const std::string& etag, const std::string& modified) {
+  const std::string v = !etag.empty() && etag.rfind("W/", 0) != 0 ? etag : modified;
+  std::error_code ec;
+  if (v.empty() || v.size() > 400) {
+    fs::remove(p, ec);
+    return;
+  }
+  FilePtr f(std::fopen(p.c_str(), "wb"));
+  if (f) std::fwrite(v.data(), 1, v.size(), f.get());
+}
+
 bool resumable(CURLcode rc) {
   return rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
          rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR;
 }
 
 }  // namespace
+
+fs::path validator_path(const fs::path& file) {
+  fs::path p = file;
+  p += ".validator";
+  return p;
+}
 
 Result<Downloaded> download(const std::string& url, const fs::path& file,
                             const DownloadOptions& options) {
@@ -153,6 +185,13 @@ Result<Downloaded> download(const std::string& url, const fs::path& file,
     t.hash = &hash;
     t.written = t.offset;
     const std::string range = std::to_string(t.offset) + "-";
+    const fs::path validator_file = validator_path(file);
+    SlistPtr headers;
+    if (t.offset > 0) {
+      if (const std::string v = read_small_file(validator_file); !v.empty()) {
+        headers.reset(curl_slist_append(nullptr, ("If-Range: " + v).c_str()));
+      }
+    }
     CURL* c = curl.get();
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     // Only http(s), also after a redirect: never file://, ftp:// or anything else libcurl knows.
@@ -172,6 +211,7 @@ Result<Downloaded> download(const std::string& url, const fs::path& file,
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
     if (t.offset > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
+    if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     const CURLcode rc = curl_easy_perform(c);
     ++result.transfers;
     result.bytes_transferred += t.received;
@@ -179,10 +219,15 @@ Result<Downloaded> download(const std::string& url, const fs::path& file,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     const bool flushed = std::fflush(f.get()) == 0 && ::fsync(fileno(f.get())) == 0;
     f.reset();
+    // A new file was started (nothing resumed): remember what it is a copy of.
+    if (t.decided && t.written == t.received) {
+      write_validator(validator_file, t.etag, t.last_modified);
+    }
     if (t.write_failed || (rc == CURLE_OK && !flushed)) {
       return make_error(ErrorCode::Io, file.string() + ": write failed");
     }
     if (rc == CURLE_OK) {
+      fs::remove(validator_file, ec);
       result.size = t.written;
       result.sha256 = hash.hex_digest();
       result.etag = t.etag;
@@ -192,6 +237,7 @@ Result<Downloaded> download(const std::string& url, const fs::path& file,
     if (t.range_mismatch || (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && t.offset > 0)) {
       // The server's idea of the range is not ours (or the file changed size): start over.
       fs::remove(file, ec);
+      fs::remove(validator_file, ec);
       last_error = "HTTP " + std::to_string(code) + " to a resumed request";
       continue;
     }

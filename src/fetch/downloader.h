@@ -7,8 +7,9 @@
 //   // "HTTP 404", "Failed to connect to 127.0.0.1 port 9: Connection refused", ...
 //
 // Only http and https, redirects included (at most max_redirects); a transfer cut short (dropped
-// connection, stall) is resumed up to `attempts` times in all. Thread-safe: each call has its own
-// curl handle. The caller holds the file's cache lock.
+// connection, stall) is resumed up to `attempts` times in all, with If-Range (the validator of the
+// response the file's bytes came from), so a file changed on the server is not spliced.
+// Thread-safe: each call has its own curl handle. The caller holds the file's cache lock.
 #pragma once
 
 #include <cstdint>
@@ -39,5 +40,9 @@ struct Downloaded {
 
 Result<Downloaded> download(const std::string& url, const std::filesystem::path& file,
                             const DownloadOptions& options);
+
+// FILE.validator: the ETag (or Last-Modified) of the response FILE's bytes came from, sent as
+// If-Range when resuming. Removed when the download completes.
+std::filesystem::path validator_path(const std::filesystem::path& file);
 
 }  // namespace leancut::fetch

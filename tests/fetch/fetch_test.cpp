@@ -132,8 +132,25 @@ TEST_F(Fetch, ResumesADroppedTransferWithARangeRequest) {
   ASSERT_EQ(ranges.size(), 2u);
   EXPECT_EQ(ranges[0], "");
   EXPECT_EQ(ranges[1], "bytes=" + std::to_string(cut) + "-");
+  // ... and only if the server's file is still the one they came from.
+  EXPECT_EQ(server.if_ranges("/r.bin")[1], "\"v1\"");
   // The first transfer's bytes were kept, not fetched again.
   EXPECT_EQ(b.summary.bytes_downloaded, static_cast<int64_t>(bytes.size()));
+  EXPECT_FALSE(fs::exists(validator_path(c.part_path(AssetCache::key_for(server.url("/r.bin"))))));
+}
+
+TEST_F(Fetch, APartOfAnOlderVersionIsNotSplicedOntoTheNewOne) {
+  AssetServer server;
+  const std::string bytes = blob(120 * 1024, 6);
+  server.add("/v.bin", bytes);
+  AssetCache c = cache();
+  const fs::path part = c.part_path(AssetCache::key_for(server.url("/v.bin")));
+  std::ofstream(part, std::ios::binary) << blob(40000, 7);  // bytes of "v0"
+  std::ofstream(validator_path(part), std::ios::binary) << "\"v0\"";
+  FetchBatch b = fetch(c, {{.url = server.url("/v.bin")}});
+  ASSERT_FALSE(b.assets[0].error) << b.assets[0].error->message;
+  EXPECT_EQ(server.if_ranges("/v.bin"), std::vector<std::string>{"\"v0\""});
+  EXPECT_EQ(read_all(b.assets[0].file), bytes);
 }
 
 TEST_F(Fetch, ResumesAPartLeftByAnEarlierRun) {
@@ -236,6 +253,18 @@ TEST_F(Fetch, EvictsEntriesOlderThanTheMaxAgeAndFetchesThemAgain) {
   FetchBatch again = fetch(c, {{.url = old_url}});
   EXPECT_FALSE(again.assets[0].hit);
   EXPECT_EQ(server.gets("/old"), 3);
+}
+
+TEST_F(Fetch, EvictsAbandonedPartsOlderThanTheMaxAge) {
+  AssetCache c = cache(kDefaultCacheMaxBytes, 3600);
+  const fs::path old_part = c.part_path(AssetCache::key_for("http://127.0.0.1:9/old"));
+  const fs::path new_part = c.part_path(AssetCache::key_for("http://127.0.0.1:9/new"));
+  std::ofstream(old_part) << "abandoned";
+  std::ofstream(new_part) << "maybe resumed soon";
+  fs::last_write_time(old_part, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  ASSERT_TRUE(c.evict().ok());
+  EXPECT_FALSE(fs::exists(old_part));
+  EXPECT_TRUE(fs::exists(new_part));
 }
 
 TEST_F(Fetch, NeverMoreRequestsInFlightThanWorkers) {

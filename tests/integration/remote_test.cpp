@@ -164,6 +164,28 @@ TEST_F(Remote, FailuresNameTheShotAndTheUrlAllAtOnce) {
   EXPECT_TRUE(cache_files(".part").empty());
 }
 
+TEST_F(Remote, TwoProcessesSharingTheCacheDownloadAUrlOnce) {
+  const std::string url = server_.url("/clips/a.mp4");
+  const fs::path bp = write_blueprint(R"({"source": ")" + url + R"(", "in": 0, "out": 1})");
+  // The first GET waits (up to 1.5 s) for a second one: were the entry not locked, the other
+  // process's GET would arrive meanwhile. Locked, the other waits, then finds the entry cached.
+  server_.hold_until_in_flight(2, std::chrono::milliseconds(1500));
+  std::vector<std::string> args = {leancut_binary(), "validate", bp.string()};
+  for (const auto& a : remote_args()) args.push_back(a);
+  Child first = Child::spawn(args);
+  Child second = Child::spawn(args);
+  ASSERT_TRUE(first.running() && second.running());
+  const ProcessResult a = first.wait(120000);
+  const ProcessResult b = second.wait(120000);
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(server_.gets("/clips/a.mp4"), 1);
+  EXPECT_EQ(server_.max_in_flight(), 1);
+  // One of them downloaded, the other found it cached.
+  EXPECT_THAT(a.err + b.err, HasSubstr("1 cached, 0 downloaded"));
+  EXPECT_EQ(cache_files(".data").size(), 1u);
+}
+
 TEST_F(Remote, TheCacheOptionsNeedRemote) {
   const fs::path bp = write_blueprint(R"({"color": "black", "duration": 1})");
   ProcessResult r = run({"validate", bp.string(), "--downloads", "2"});

@@ -96,6 +96,12 @@ class AssetServer {
     auto it = ranges_.find(path);
     return it == ranges_.end() ? std::vector<std::string>{} : it->second;
   }
+  // Per GET of `path`: its If-Range header ("" when none).
+  std::vector<std::string> if_ranges(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    auto it = if_ranges_.find(path);
+    return it == if_ranges_.end() ? std::vector<std::string>{} : it->second;
+  }
   int max_in_flight() const {
     std::lock_guard lock(mu_);
     return max_in_flight_;
@@ -136,6 +142,7 @@ class AssetServer {
     const size_t sp2 = req.find(' ', sp1 + 1);
     const std::string path = req.substr(sp1 + 1, sp2 - sp1 - 1);
     std::string range;
+    std::string if_range;
     for (size_t pos = req.find("\r\n"); pos != std::string::npos && pos + 2 < req.size();) {
       const size_t end = req.find("\r\n", pos + 2);
       const std::string line = req.substr(pos + 2, end - pos - 2);
@@ -144,6 +151,9 @@ class AssetServer {
       if (lower.rfind("range:", 0) == 0) {
         range = line.substr(6);
         range.erase(0, range.find_first_not_of(' '));
+      } else if (lower.rfind("if-range:", 0) == 0) {
+        if_range = line.substr(9);
+        if_range.erase(0, if_range.find_first_not_of(' '));
       }
       pos = end;
     }
@@ -154,6 +164,7 @@ class AssetServer {
     {
       std::unique_lock lock(mu_);
       ranges_[path].push_back(range);
+      if_ranges_[path].push_back(if_range);
       ++in_flight_;
       max_in_flight_ = std::max(max_in_flight_, in_flight_);
       cv_.notify_all();
@@ -166,7 +177,8 @@ class AssetServer {
         drop_after = it->second;
         drop_after_.erase(it);
       }
-      ignore = ignore_ranges_;
+      // Every file's ETag is "v1": a resume of another version gets the whole file (RFC 9110).
+      ignore = ignore_ranges_ || (!if_range.empty() && if_range != "\"v1\"");
     }
     respond(fd, found, body, range, drop_after, ignore);
     std::lock_guard lock(mu_);
@@ -212,6 +224,7 @@ class AssetServer {
   std::map<std::string, std::string> files_;
   std::map<std::string, size_t> drop_after_;
   std::map<std::string, std::vector<std::string>> ranges_;
+  std::map<std::string, std::vector<std::string>> if_ranges_;
   bool ignore_ranges_ = false;
   int hold_until_ = 0;
   std::chrono::milliseconds hold_timeout_{0};
