@@ -157,8 +157,12 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
           : probes != nullptr ? probes->probe(shot.source)
                               : media::probe_file(shot.source);
       if (!probe) {
-        source_error.emplace(shot.source, probe.error());
-        result.diagnostics.push_back({shot_path(i, "source"), probe.error().message});
+        // A remote source's problem names its URL first (the message names the cached file).
+        const Error e = blueprint::is_remote_source(shot.source_text)
+                            ? probe.error().with_context(shot.source_text)
+                            : probe.error();
+        source_error.emplace(shot.source, e);
+        result.diagnostics.push_back({shot_path(i, "source"), e.message});
         continue;
       }
       if (known == source_index.end()) {

@@ -164,6 +164,17 @@ TEST_F(Remote, FailuresNameTheShotAndTheUrlAllAtOnce) {
   EXPECT_TRUE(cache_files(".part").empty());
 }
 
+TEST_F(Remote, AServedFileThatIsNotMediaIsNamedByItsUrl) {
+  server_.add("/clips/not-media.mp4", std::string(100000, 'x'));
+  const std::string url = server_.url("/clips/not-media.mp4");
+  const fs::path bp = write_blueprint(R"({"source": ")" + url + R"(", "in": 0, "out": 1})");
+  std::vector<std::string> args = {"validate", bp.string()};
+  for (const auto& a : remote_args()) args.push_back(a);
+  ProcessResult r = run(args);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("shots[0].source: " + url + ": avformat_open_input("));
+}
+
 TEST_F(Remote, TwoProcessesSharingTheCacheDownloadAUrlOnce) {
   const std::string url = server_.url("/clips/a.mp4");
   const fs::path bp = write_blueprint(R"({"source": ")" + url + R"(", "in": 0, "out": 1})");
