@@ -300,6 +300,25 @@ TEST_F(Fetch, ReportsEachFailedUrlAndKeepsTheOthers) {
   EXPECT_TRUE(files_with(".part").empty());
 }
 
+TEST_F(Fetch, FollowsRedirectsToHttpButNeverToOtherProtocols) {
+  AssetServer server;
+  const std::string bytes = blob(5000, 50);
+  server.add("/real", bytes);
+  server.redirect("/moved", "/real");
+  server.redirect("/to-file", "file:///etc/hostname");
+  server.redirect("/loop", "/loop");
+  FetchBatch b = fetch(cache(), {{.url = server.url("/moved")},
+                                 {.url = server.url("/to-file")},
+                                 {.url = server.url("/loop")}});
+  ASSERT_FALSE(b.assets[0].error) << b.assets[0].error->message;
+  EXPECT_EQ(read_all(b.assets[0].file), bytes);
+  ASSERT_TRUE(b.assets[1].error);
+  EXPECT_THAT(b.assets[1].error->message, HasSubstr("Protocol \"file\""));
+  ASSERT_TRUE(b.assets[2].error);
+  EXPECT_THAT(b.assets[2].error->message, HasSubstr("redirects"));
+  EXPECT_EQ(server.gets("/loop"), 6);  // the first request and 5 redirects
+}
+
 TEST(ParseDuration, UnitsAndRefusals) {
   EXPECT_EQ(parse_duration_seconds("90"), 90);
   EXPECT_EQ(parse_duration_seconds("15m"), 900);

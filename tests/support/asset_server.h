@@ -73,6 +73,11 @@ class AssetServer {
     std::lock_guard lock(mu_);
     drop_after_[path] = bytes;
   }
+  // GETs of `path` answer 302 to `location`.
+  void redirect(const std::string& path, const std::string& location) {
+    std::lock_guard lock(mu_);
+    redirects_[path] = location;
+  }
   // Range headers are ignored: every answer is 200 with the whole file.
   void ignore_ranges() {
     std::lock_guard lock(mu_);
@@ -158,6 +163,7 @@ class AssetServer {
       pos = end;
     }
     std::string body;
+    std::string location;
     bool found = false;
     size_t drop_after = std::string::npos;
     bool ignore = false;
@@ -169,6 +175,7 @@ class AssetServer {
       max_in_flight_ = std::max(max_in_flight_, in_flight_);
       cv_.notify_all();
       cv_.wait_for(lock, hold_timeout_, [&] { return in_flight_ >= hold_until_; });
+      if (auto it = redirects_.find(path); it != redirects_.end()) location = it->second;
       if (auto it = files_.find(path); it != files_.end()) {
         found = true;
         body = it->second;
@@ -180,7 +187,13 @@ class AssetServer {
       // Every file's ETag is "v1": a resume of another version gets the whole file (RFC 9110).
       ignore = ignore_ranges_ || (!if_range.empty() && if_range != "\"v1\"");
     }
-    respond(fd, found, body, range, drop_after, ignore);
+    if (!location.empty()) {
+      const std::string r = "HTTP/1.1 302 Found\r\nLocation: " + location +
+                            "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      send_all(fd, r.data(), r.size());
+    } else {
+      respond(fd, found, body, range, drop_after, ignore);
+    }
     std::lock_guard lock(mu_);
     --in_flight_;
   }
@@ -223,6 +236,7 @@ class AssetServer {
   std::vector<std::thread> connections_;
   std::map<std::string, std::string> files_;
   std::map<std::string, size_t> drop_after_;
+  std::map<std::string, std::string> redirects_;
   std::map<std::string, std::vector<std::string>> ranges_;
   std::map<std::string, std::vector<std::string>> if_ranges_;
   bool ignore_ranges_ = false;
