@@ -17,6 +17,8 @@ packages=(
   # (bounded threads whatever the load) and Range answered through content providers that
   # stream outputs from disk
   libcpp-httplib-dev
+  # remote sources (src/fetch): libcurl downloads; OpenSSL's libcrypto for SHA-256
+  libcurl4-openssl-dev libssl-dev
   # promtool, which the metrics tests run on GET /metrics (`promtool check metrics`)
   prometheus
   # text overlays and title cards (libavfilter's drawtext finds fonts through fontconfig;

@@ -1,5 +1,6 @@
 #include "blueprint/blueprint.h"
 
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,18 @@
 #include "time/rational.h"
 
 namespace leancut::blueprint {
+
+bool is_remote_source(std::string_view text) {
+  const auto has_scheme = [&](std::string_view scheme) {
+    if (text.size() <= scheme.size()) return false;
+    for (size_t i = 0; i < scheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(text[i])) != scheme[i]) return false;
+    }
+    return true;
+  };
+  return has_scheme("http://") || has_scheme("https://");
+}
+
 namespace {
 
 // A JSON string literal. Written by hand rather than through nlohmann's dump, which throws on
@@ -220,6 +233,7 @@ std::string to_json(const Blueprint& bp) {
     if (shot.speed != Rational{1}) s += ", \"speed\": " + json_seconds(shot.speed);
     if (shot.freeze) s += ", \"freeze\": true";
     if (shot.gain_db != Rational{0}) s += ", \"gain_db\": " + json_seconds(shot.gain_db);
+    if (!shot.sha256.empty()) s += ", \"sha256\": " + json_string(shot.sha256);
     s += json_texts(shot.texts) + json_transition(shot.transition);
     s += "}";
   }

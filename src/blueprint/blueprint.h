@@ -134,8 +134,12 @@ struct Transition {
 // `image` is set, a still: that PNG/JPEG for `duration` seconds, its transparent parts showing
 // the output's background, placed by `fit`, with silence.
 struct Shot {
-  std::string source_text;       // as written in the blueprint (for messages)
-  std::filesystem::path source;  // resolved: relative paths against the blueprint's folder
+  std::string source_text;  // as written in the blueprint (for messages)
+  // Resolved: relative paths against the blueprint's folder. An http(s) URL (is_remote_source)
+  // stays as written until the CLI's --remote downloads it (fetch/) and puts the cached file here.
+  std::filesystem::path source;
+  // "sha256": the remote source's expected SHA-256 (64 lowercase hex digits); empty: unchecked.
+  std::string sha256;
   TimeRef in;
   TimeRef out;  // exclusive: the shot covers [in, out)
   Fit fit = Fit::Fit;
@@ -163,6 +167,10 @@ struct Shot {
   std::optional<Transition> transition;
   friend bool operator==(const Shot&, const Shot&) = default;
 };
+
+// True for an http:// or https:// source (either case in the scheme): a remote source, fetched
+// into the asset cache with --remote (docs/blueprint.md, "Remote sources").
+bool is_remote_source(std::string_view text);
 
 // "black", "white", "gray"/"grey", "red", "green", "blue" (CSS values: green is #008000, gray
 // #808080), or "#RRGGBB" in either case; nullopt for anything else. Output::background is always

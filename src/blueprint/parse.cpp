@@ -1,6 +1,7 @@
 #include "blueprint/parse.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -482,9 +483,10 @@ class Validator {
     std::optional<TimeRef> in;
     std::optional<TimeRef> out;
     std::optional<std::string> focus_path;  // set when the shot has a focus field
+    std::optional<std::string> sha256_path;
     object(n, path,
            {"source", "in", "out", "fit", "focus", "audio", "name", "speed", "freeze", "gain_db",
-            "text", "transition"},
+            "text", "sha256", "transition"},
            {"source", "in", "out"}, [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "source") {
                source(v, p, s);
@@ -519,8 +521,14 @@ class Validator {
                texts(v, p, s.texts);
              } else if (key == "transition") {
                s.transition = transition(v, p);
+             } else if (key == "sha256") {
+               sha256_path = p;
+               sha256(v, p, s);
              }
            });
+    if (sha256_path && !s.source_text.empty() && !is_remote_source(s.source_text)) {
+      error(*sha256_path, "applies only to an http(s) source (it checks the download)");
+    }
     if (s.freeze && s.speed != Rational{1}) {
       error(member_path(path, "speed"), "a freeze frame has no speed (it holds one picture)");
     }
@@ -762,7 +770,13 @@ class Validator {
              } else if (key == "transition") {
                s.transition = transition(v, p);
              } else if (key == "image") {
-               file_path(v, p, s.image_text, s.image);
+               if (v.kind == Node::Kind::String && is_remote_source(v.text)) {
+                 error(p,
+                       "a still's image must be a local file (only a shot's source may be an "
+                       "http(s) URL)");
+               } else {
+                 file_path(v, p, s.image_text, s.image);
+               }
              } else if (key == "duration") {
                if (auto d = duration(v, p, "a still shot")) s.duration = *d;
              } else if (key == "fit") {
@@ -833,7 +847,32 @@ class Validator {
   }
 
   void source(const Node& n, const std::string& path, Shot& s) {
+    // A URL is kept as written: it names no file until --remote downloads it (fetch/).
+    if (n.kind == Node::Kind::String && is_remote_source(n.text)) {
+      if (n.text.find_first_of(std::string_view(" \t\r\n\0", 5)) != std::string::npos) {
+        error(path, "a URL must not contain spaces or control characters (percent-encode them)");
+        return;
+      }
+      s.source_text = n.text;
+      s.source = n.text;
+      return;
+    }
     file_path(n, path, s.source_text, s.source);
+  }
+
+  // 64 hex digits, kept in lowercase.
+  void sha256(const Node& n, const std::string& path, Shot& s) {
+    std::optional<std::string> text = string(n, path);
+    if (!text) return;
+    const bool hex = text->size() == 64 && std::all_of(text->begin(), text->end(), [](char c) {
+                       return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                     });
+    if (!hex) {
+      error(path, "expected 64 hex digits (a SHA-256), got " + show_string(*text));
+      return;
+    }
+    s.sha256 = *text;
+    for (char& c : s.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
 
   // A media file's name as written, and resolved: relative to the blueprint's folder.

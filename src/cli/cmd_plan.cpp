@@ -92,7 +92,7 @@ std::string refusal_message(const JobPlan& p) {
 int run_plan(const PlanArgs& args) {
   std::optional<engine::Timeline> timeline =
       load_timeline(args.blueprint, args.json, nullptr, nullptr, nullptr, nullptr,
-                    args.prebuilt ? &*args.prebuilt : nullptr, &args.shot_origins);
+                    args.prebuilt ? &*args.prebuilt : nullptr, &args.shot_origins, &args.remote);
   if (!timeline) return kExitInvalid;
   JobPlan p = plan_job(*timeline, args.memory_bytes, args.threads, 0);
   if (args.json) {

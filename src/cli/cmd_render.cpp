@@ -214,7 +214,8 @@ Status write_report(const std::filesystem::path& file, const std::filesystem::pa
 std::optional<engine::Timeline> load_timeline(
     const std::filesystem::path& file, bool quiet_json, nlohmann::json* json_out,
     memory::StageRecorder* stages, media::ProbeCache* probes, const std::string* blueprint_text,
-    const blueprint::Blueprint* prebuilt, const std::vector<std::string>* shot_origins) {
+    const blueprint::Blueprint* prebuilt, const std::vector<std::string>* shot_origins,
+    const fetch::RemoteOptions* remote, fetch::RemoteSources* fetched) {
   if (stages != nullptr) stages->begin("parse");
   blueprint::ParseResult parsed;
   if (prebuilt != nullptr) {
@@ -222,6 +223,50 @@ std::optional<engine::Timeline> load_timeline(
   } else {
     parsed = blueprint_text != nullptr ? blueprint::parse_blueprint(*blueprint_text, ".")
                                        : blueprint::load_blueprint(file);
+  }
+  // Remote sources become cached files before anything probes them (or are refused, with their
+  // JSON paths, when --remote is off); a shot whose URL failed is left out of the media checks.
+  fetch::RemoteSources own_fetched;
+  fetch::RemoteSources& remote_sources = fetched != nullptr ? *fetched : own_fetched;
+  if (blueprint::Blueprint* bp = parsed.ok()      ? &*parsed.blueprint
+                                 : parsed.partial ? &*parsed.partial
+                                                  : nullptr;
+      bp != nullptr) {
+    remote_sources =
+        fetch::fetch_remote_sources(*bp, remote != nullptr ? *remote : fetch::RemoteOptions{},
+                                    parsed.ok() ? nullptr : &parsed.shot_checkable);
+    if (remote_sources.any_failed()) {
+      if (parsed.ok()) {
+        parsed.partial = std::move(parsed.blueprint);
+        parsed.blueprint.reset();
+        parsed.shot_checkable.assign(parsed.partial->shots.size(), true);
+      }
+      for (size_t i = 0; i < remote_sources.failed_shots.size(); ++i) {
+        if (remote_sources.failed_shots[i]) parsed.shot_checkable[i] = false;
+      }
+      parsed.diagnostics.insert(parsed.diagnostics.end(), remote_sources.diagnostics.begin(),
+                                remote_sources.diagnostics.end());
+    }
+    if (remote_sources.urls > 0) {
+      const fetch::FetchSummary& f = remote_sources.summary;
+      if (json_out != nullptr) {
+        (*json_out)["remote"] = {{"urls", remote_sources.urls},
+                                 {"hits", f.hits},
+                                 {"misses", f.misses},
+                                 {"failed", f.failed},
+                                 {"bytes_downloaded", f.bytes_downloaded},
+                                 {"evicted", f.evicted.removed}};
+      }
+      if (!quiet_json) {
+        std::fprintf(stderr,
+                     "remote: %d URLs, %d cached, %d downloaded (%s), %d failed; cache evicted %d "
+                     "(%s), holds %s\n",
+                     remote_sources.urls, f.hits, f.misses - f.failed,
+                     memory::format_bytes(f.bytes_downloaded).c_str(), f.failed, f.evicted.removed,
+                     memory::format_bytes(f.evicted.removed_bytes).c_str(),
+                     memory::format_bytes(f.evicted.total_bytes).c_str());
+      }
+    }
   }
   if (stages != nullptr) stages->begin("probe");
   std::vector<blueprint::Diagnostic> diagnostics = parsed.diagnostics;
@@ -301,10 +346,12 @@ int run_render(const RenderArgs& args) {
         std::make_unique<memory::StageRecorder>(process_account.get(), SteadyClock::instance());
   }
 
-  std::optional<engine::Timeline> timeline =
-      load_timeline(args.blueprint, false, nullptr, stages.get(), &probes,
-                    args.blueprint_text.empty() ? nullptr : &args.blueprint_text,
-                    args.prebuilt ? &*args.prebuilt : nullptr, &args.shot_origins);
+  // Leases on the cached remote sources: no process evicts them until the render is done.
+  fetch::RemoteSources fetched;
+  std::optional<engine::Timeline> timeline = load_timeline(
+      args.blueprint, false, nullptr, stages.get(), &probes,
+      args.blueprint_text.empty() ? nullptr : &args.blueprint_text,
+      args.prebuilt ? &*args.prebuilt : nullptr, &args.shot_origins, &args.remote, &fetched);
   if (!timeline) return kExitInvalid;
 
   // Plan before anything opens: refuse at once what cannot fit, degrade what fits only so.
@@ -501,9 +548,10 @@ int run_render(const RenderArgs& args) {
   return kExitOk;
 }
 
-int run_validate(const std::filesystem::path& file, bool json) {
+int run_validate(const std::filesystem::path& file, bool json, const fetch::RemoteOptions& remote) {
   nlohmann::json j;
-  std::optional<engine::Timeline> timeline = load_timeline(file, json, json ? &j : nullptr);
+  std::optional<engine::Timeline> timeline = load_timeline(
+      file, json, json ? &j : nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &remote);
   if (json) {
     j["valid"] = timeline.has_value();
     if (timeline) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/timeline.h"
+#include "fetch/remote_sources.h"
 #include "memory/stages.h"
 
 namespace leancut::cli {
@@ -44,6 +45,7 @@ struct RenderArgs {
   // each shot came from, so media problems are named by their place in the cut.
   std::optional<blueprint::Blueprint> prebuilt;
   std::vector<std::string> shot_origins;
+  fetch::RemoteOptions remote{};  // --remote, --asset-cache*, --downloads
 };
 
 int run_render(const RenderArgs& args);
@@ -57,6 +59,7 @@ struct PlanArgs {
   bool json = false;
   std::optional<blueprint::Blueprint> prebuilt;  // as RenderArgs: a lowered .otio/.edl cut
   std::vector<std::string> shot_origins;
+  fetch::RemoteOptions remote{};
 };
 int run_plan(const PlanArgs& args);
 
@@ -64,12 +67,16 @@ int run_plan(const PlanArgs& args);
 // `json_out` when given). nullopt: the blueprint is invalid (exit with kExitInvalid).
 // With `stages`, marks the "parse" and "probe" stages; with `probes`, probes through that cache.
 // With `blueprint_text`, parses that instead of reading `file` (which then names it in messages).
+// http(s) sources are downloaded into the asset cache first when `remote` enables them, else
+// refused; `fetched` (when given) keeps the cached files leased: keep it until the render ends.
 std::optional<engine::Timeline> load_timeline(
     const std::filesystem::path& file, bool quiet_json, nlohmann::json* json_out,
     memory::StageRecorder* stages = nullptr, media::ProbeCache* probes = nullptr,
     const std::string* blueprint_text = nullptr, const blueprint::Blueprint* prebuilt = nullptr,
-    const std::vector<std::string>* shot_origins = nullptr);
-int run_validate(const std::filesystem::path& blueprint, bool json);
+    const std::vector<std::string>* shot_origins = nullptr,
+    const fetch::RemoteOptions* remote = nullptr, fetch::RemoteSources* fetched = nullptr);
+int run_validate(const std::filesystem::path& blueprint, bool json,
+                 const fetch::RemoteOptions& remote = {});
 
 // `leancut validate CUT.otio|CUT.edl [--remap OLD=NEW]... [--media-root DIR]... [--missing
 // error|slate] [--fps RATE] [--reel-map FILE] [--json]`: reads the file, conforms its media and

@@ -47,6 +47,62 @@ void add_interchange_render_options(CLI::App* cmd, leancut::cli::InterchangeRend
       "refuse: each is an error");
 }
 
+// --remote and the asset cache's options (render, validate, plan), as typed.
+struct RemoteCli {
+  bool enabled = false;
+  std::filesystem::path cache_dir{};
+  std::string max_size = "20G";
+  std::string max_age = "30d";
+  int downloads = leancut::fetch::kDefaultDownloadWorkers;
+};
+
+void add_remote_options(CLI::App* cmd, RemoteCli& r) {
+  cmd->add_flag("--remote", r.enabled,
+                "Download http(s) sources into the asset cache, then render the cached files");
+  cmd->add_option("--asset-cache", r.cache_dir,
+                  "The asset cache's folder (default $XDG_CACHE_HOME/leancut/assets, else "
+                  "~/.cache/leancut/assets)");
+  cmd->add_option("--asset-cache-size", r.max_size,
+                  "The asset cache's size limit, binary units (default 20G); least recently used "
+                  "entries go first");
+  cmd->add_option("--asset-cache-max-age", r.max_age,
+                  "Entries downloaded longer ago are fetched again (default 30d; s, m, h, d, w)");
+  cmd->add_option("--downloads", r.downloads, "Parallel downloads at most (default 4)")
+      ->check(CLI::Range(1, 64));
+}
+
+// The typed options, or exit 2 naming the bad one.
+leancut::fetch::RemoteOptions remote_options_or_exit(CLI::App* cmd, const RemoteCli& r) {
+  if (!r.enabled) {
+    for (const char* option :
+         {"--asset-cache", "--asset-cache-size", "--asset-cache-max-age", "--downloads"}) {
+      if (cmd->count(option) > 0) {
+        std::fprintf(stderr, "leancut: %s applies with --remote only\n", option);
+        std::exit(leancut::cli::kExitUsage);
+      }
+    }
+  }
+  leancut::fetch::RemoteOptions o;
+  o.enabled = r.enabled;
+  o.cache.dir = r.cache_dir;
+  const auto size = leancut::memory::parse_size(r.max_size);
+  if (!size) {
+    std::fprintf(stderr, "leancut: --asset-cache-size: '%s' is not a size (e.g. 500M, 20G)\n",
+                 r.max_size.c_str());
+    std::exit(leancut::cli::kExitUsage);
+  }
+  o.cache.max_bytes = *size;
+  const auto age = leancut::fetch::parse_duration_seconds(r.max_age);
+  if (!age) {
+    std::fprintf(stderr, "leancut: --asset-cache-max-age: '%s' is not a duration (e.g. 12h, 30d)\n",
+                 r.max_age.c_str());
+    std::exit(leancut::cli::kExitUsage);
+  }
+  o.cache.max_age_seconds = *age;
+  o.workers = r.downloads;
+  return o;
+}
+
 constexpr const char* kInterchangeRenderOptions[] = {
     "--remap", "--media-root",      "--missing",     "--fps",        "--reel-map",
     "--size",  "--output-settings", "--video-track", "--transitions"};
@@ -132,6 +188,8 @@ int main(int argc, char** argv) {
   cmd_render->add_flag("-q,--quiet", quiet, "No progress bar");
   InterchangeRenderArgs render_cut;
   add_interchange_render_options(cmd_render, render_cut);
+  RemoteCli render_remote;
+  add_remote_options(cmd_render, render_remote);
 
   std::filesystem::path validate_path;
   bool validate_json = false;
@@ -154,6 +212,8 @@ int main(int argc, char** argv) {
                            "an .otio's frames at");
   cmd_validate->add_option("--reel-map", interchange.reel_map,
                            "EDL reel -> file map: one \"REEL = PATH\" a line");
+  RemoteCli validate_remote;
+  add_remote_options(cmd_validate, validate_remote);
 
   PlanArgs plan;
   std::string plan_memory = "256M";
@@ -170,6 +230,8 @@ int main(int argc, char** argv) {
   cmd_plan->add_flag("--json", plan.json, "Print one JSON object");
   InterchangeRenderArgs plan_cut;
   add_interchange_render_options(cmd_plan, plan_cut);
+  RemoteCli plan_remote;
+  add_remote_options(cmd_plan, plan_remote);
 
   std::filesystem::path probe_path;
   bool probe_json = false;
@@ -309,6 +371,7 @@ int main(int argc, char** argv) {
     if (*cmd_render) {
       render.memory_bytes = parse_memory_or_exit(render_memory);
       render.progress = progress_mode(bar, json_progress, quiet);
+      render.remote = remote_options_or_exit(cmd_render, render_remote);
       if (int code = prepare_or_refuse(cmd_render, render.blueprint, render_cut, render.prebuilt,
                                        render.shot_origins);
           code >= 0) {
@@ -318,6 +381,7 @@ int main(int argc, char** argv) {
     }
     if (*cmd_plan) {
       plan.memory_bytes = parse_memory_or_exit(plan_memory);
+      plan.remote = remote_options_or_exit(cmd_plan, plan_remote);
       if (int code = prepare_or_refuse(cmd_plan, plan.blueprint, plan_cut, plan.prebuilt,
                                        plan.shot_origins);
           code >= 0) {
@@ -343,7 +407,8 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
       }
-      return run_validate(validate_path, validate_json);
+      return run_validate(validate_path, validate_json,
+                          remote_options_or_exit(cmd_validate, validate_remote));
     }
     if (*cmd_frames) return run_frames(frames);
     if (*cmd_reframe) {

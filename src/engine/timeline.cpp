@@ -234,8 +234,12 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
           : probes != nullptr ? probes->probe(shot.source)
                               : media::probe_file(shot.source);
       if (!probe) {
-        source_error.emplace(shot.source, probe.error());
-        result.diagnostics.push_back({shot_path(i, "source"), probe.error().message});
+        // A remote source's problem names its URL first (the message names the cached file).
+        const Error e = blueprint::is_remote_source(shot.source_text)
+                            ? probe.error().with_context(shot.source_text)
+                            : probe.error();
+        source_error.emplace(shot.source, e);
+        result.diagnostics.push_back({shot_path(i, "source"), e.message});
         continue;
       }
       if (known == source_index.end()) {
@@ -253,7 +257,9 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     if (!out) result.diagnostics.push_back({shot_path(i, "out"), out.error().message});
     if (!in || !out) continue;
 
-    const std::string where = display_path(probe.path);
+    // A remote source is named by its URL, not by the asset cache's file for it.
+    const std::string where =
+        blueprint::is_remote_source(shot.source_text) ? shot.source_text : display_path(probe.path);
     bool ok = true;
     if (*in >= video.duration) {
       result.diagnostics.push_back(

@@ -456,6 +456,21 @@ Result<json> HttpApi::Impl::blueprint_of(const json& request, fs::path& base_dir
   }
 }
 
+namespace {
+
+bool is_url(const std::string& s) {
+  const auto lower_prefix = [&](std::string_view prefix) {
+    if (s.size() < prefix.size()) return false;
+    for (size_t i = 0; i < prefix.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+    }
+    return true;
+  };
+  return lower_prefix("http://") || lower_prefix("https://");
+}
+
+}  // namespace
+
 bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
                                     ApiError& err) const {
   if (!blueprint.contains("shots") || !blueprint["shots"].is_array())
@@ -468,6 +483,14 @@ bool HttpApi::Impl::rewrite_sources(json& blueprint, const fs::path& base_dir,
     for (const char* field : {"source", "image"}) {
       if (!shot.is_object() || !shot.contains(field) || !shot[field].is_string()) continue;
       const std::string given = shot[field].get<std::string>();
+      if (is_url(given)) {
+        // The server renders only what its media roots hold; downloading is `leancut render
+        // --remote`'s, where the caller chose to fetch (docs/api.md).
+        details.push_back({{"path", "shots[" + std::to_string(i) + "]." + field},
+                           {"message", given + " is an http(s) URL: the server renders only files "
+                                               "inside its media roots (download it into one)"}});
+        continue;
+      }
       const fs::path p(given);
       std::error_code ec;
       // Resolves `..` and every symlink that exists, so a link pointing out of a root is caught.

@@ -415,11 +415,11 @@ TEST(Parse, UnknownShotField) {
   EXPECT_THAT(errors(R"({"version": 1, "shots": [)" + std::string(kShot) + "," + kShot + "," +
                      kShot + R"(, {"source": "a.mp4", "in": 0, "out": 1, "fps": 30}]})"),
               ElementsAre("shots[3].fps: unknown field (known: source, in, out, fit, focus, audio, "
-                          "name, speed, freeze, gain_db, text, transition)"));
+                          "name, speed, freeze, gain_db, text, sha256, transition)"));
   EXPECT_THAT(
       errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
       ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
-                  "in, out, fit, focus, audio, name, speed, freeze, gain_db, text, transition)",
+                  "in, out, fit, focus, audio, name, speed, freeze, gain_db, text, sha256, transition)",
                   "shots[0].source: required field is missing"));
 }
 
@@ -653,6 +653,43 @@ TEST(Parse, BadFocusNamesTheFieldAndTheValue) {
                                  "fit": "stretch")")),
               ElementsAre("shots[0].focus: applies only to fit \"fill\" (this shot's fit is "
                           "\"stretch\")"));
+}
+
+}  // namespace
+}  // namespace leancut::blueprint
+
+namespace leancut::blueprint {
+namespace {
+
+TEST(ParseRemote, AUrlSourceIsKeptAsWrittenNotResolvedAgainstTheFolder) {
+  const std::string sha(64, 'A');
+  Blueprint bp = parsed(
+      R"({"version": 1, "shots": [{"source": "HTTPS://media.example/a%20b.mp4?x=1", "in": 0,
+          "out": 1, "sha256": ")" +
+      sha + R"("}, {"source": "http:/not-a-url.mp4", "in": 0, "out": 1}]})");
+  ASSERT_EQ(bp.shots.size(), 2u);
+  EXPECT_TRUE(is_remote_source(bp.shots[0].source_text));
+  EXPECT_EQ(bp.shots[0].source, std::filesystem::path("HTTPS://media.example/a%20b.mp4?x=1"));
+  EXPECT_EQ(bp.shots[0].sha256, std::string(64, 'a'));  // kept in lowercase
+  // One slash is a relative path, resolved like any other.
+  EXPECT_FALSE(is_remote_source(bp.shots[1].source_text));
+  EXPECT_EQ(bp.shots[1].source, std::filesystem::path("/cuts/http:/not-a-url.mp4"));
+  // Read mirrors write, the checksum included.
+  EXPECT_EQ(parse_blueprint(to_json(bp), kBase).blueprint, bp);
+}
+
+TEST(ParseRemote, Sha256IsCheckedWithItsPath) {
+  EXPECT_THAT(errors(shot_doc(R"("source": "http://h/a.mp4", "in": 0, "out": 1, "sha256": "abc")")),
+              ElementsAre("shots[0].sha256: expected 64 hex digits (a SHA-256), got \"abc\""));
+  EXPECT_THAT(
+      errors(shot_doc(R"("source": "a.mp4", "in": 0, "out": 1, "sha256": ")" +
+                      std::string(64, '0') + "\"")),
+      ElementsAre("shots[0].sha256: applies only to an http(s) source (it checks the download)"));
+  EXPECT_THAT(
+      errors(R"({"version": 1, "shots": [{"image": "https://h/logo.png", "duration": 1}]})"),
+      ElementsAre(StartsWith("shots[0].image: a still's image must be a local file")));
+  EXPECT_THAT(errors(shot_doc(R"("source": "http://h/a b.mp4", "in": 0, "out": 1)")),
+              ElementsAre(StartsWith("shots[0].source: a URL must not contain spaces")));
 }
 
 }  // namespace

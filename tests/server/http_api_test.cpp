@@ -256,6 +256,15 @@ TEST_F(HttpApiTest, RefusalsNameTheProblem) {
   EXPECT_EQ(r.body["error"]["code"], "source_outside_media_roots");
   EXPECT_THAT(error_message(r), HasSubstr("shots[1].source"));
 
+  // A URL is not a path under a root: refused as such (downloading is `render --remote`'s).
+  r = post(R"({"kind": "render", "blueprint": {"shots": [{"source": "clip.mp4"},
+                                                        {"source": "HTTPS://media.example/a.mp4"}]}})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["error"]["code"], "source_outside_media_roots");
+  EXPECT_THAT(error_message(r),
+              HasSubstr("shots[1].source: HTTPS://media.example/a.mp4 is an http(s) URL: the "
+                        "server renders only files inside its media roots"));
+
   r = post(R"({"kind": "render", "blueprint": {"shots": [{"image": "../outside/secret.png"}]}})");
   EXPECT_EQ(r.status, 422) << "a still's image is held to the media roots too";
   EXPECT_EQ(r.body["error"]["code"], "source_outside_media_roots");
