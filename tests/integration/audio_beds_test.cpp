@@ -140,7 +140,7 @@ TEST_F(AudioBeds, PlacedAtInOutWithGainUnderSilence) {
   // source [2, 4) at 2 s on the output, 6 dB down.
   const DecodedAudio o = render(
       R"({"source": ")" + media("c_360p24.mp4") + R"(", "in": 0, "out": 1}, )" + silence("4"),
-      bed(R"("at": 2, "in": 2, "out": 4, "gain_db": -6)"));
+      bed(R"("at": 2, "in": 2.0005, "out": 4, "gain_db": -6)"));
   ASSERT_FALSE(o.mono.empty());
   const double reference = amplitude(at(o, 0.1, 0.9), kBedHz);
   ASSERT_GT(reference, 0.05);
@@ -152,13 +152,15 @@ TEST_F(AudioBeds, PlacedAtInOutWithGainUnderSilence) {
   EXPECT_NEAR(onset(o, 1.5, reference * 0.05), 2.0, 2e-3);
   // Its level: 6 dB below the same tone played as a shot.
   EXPECT_NEAR(db(amplitude(at(o, 2.2, 3.8), kBedHz) / reference), -6.0, 0.3);
-  // It plays the source from `in`: at output 2.5 s, source 2.5 s; at 3.5 s, source 3.5 s.
-  EXPECT_NEAR(offset_from_source(o, 2.5, 2.5), 0.0, 1e-4);
-  EXPECT_NEAR(offset_from_source(o, 3.5, 3.5), 0.0, 1e-4);
+  // It plays the source from `in`: at output 2.5 s, source 2.5005 s; at 3.5 s, source 3.5005 s.
+  // (The tone repeats every 2 ms, so `in` is a quarter period off the grid: an `in` ignored or
+  // off by whole periods would show as a 0.5 ms offset.)
+  EXPECT_NEAR(offset_from_source(o, 2.5, 2.5005), 0.0, 1e-4);
+  EXPECT_NEAR(offset_from_source(o, 3.5, 3.5005), 0.0, 1e-4);
   // A different `in` moves the source under the same output place (so the check can fail).
   const DecodedAudio shifted =
-      render(silence("5"), bed(R"("at": 2, "in": 1.25, "out": 4, "gain_db": -6)"));
-  EXPECT_NEAR(offset_from_source(shifted, 2.5, 1.75), 0.0, 1e-4);
+      render(silence("5"), bed(R"("at": 2, "in": 1.2505, "out": 4, "gain_db": -6)"));
+  EXPECT_NEAR(offset_from_source(shifted, 2.5, 1.7505), 0.0, 1e-4);
 }
 
 TEST_F(AudioBeds, FadesRampFromSilenceToFullAndBack) {
