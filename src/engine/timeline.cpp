@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <system_error>
@@ -303,6 +304,9 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     bed.sample_count =
         std::min(sample_at(clip.at + length, sample_rate), tl.total_samples) - bed.first_sample;
     bed.period = sample_at(pass, sample_rate);
+    // A clip that plays once is one pass, even when rounding its place on the grid gave it a
+    // sample more than round((out − in) × rate): no second pass of one sample.
+    if (!clip.loop) bed.period = std::max(bed.period, bed.sample_count);
     bed.gain = std::pow(10.0, clip.gain_db.to_double() / 20.0);
     bed.fade_in = sample_at(clip.fade_in, sample_rate);
     bed.fade_out = sample_at(clip.fade_out, sample_rate);
