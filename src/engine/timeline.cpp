@@ -244,6 +244,10 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
                                                     display_path(clip.source) + ": no such file")}
           : probes != nullptr ? probes->probe(clip.source)
                               : media::probe_file(clip.source);
+      // A bed reads only audio: a music file without pictures is fine here.
+      if (!probe && probe.error().message.find("has no video stream") != std::string::npos) {
+        probe = media::probe_audio_file(clip.source);
+      }
       if (!probe) {
         source_error.emplace(clip.source, probe.error());
         result.diagnostics.push_back({at("source"), probe.error().message});

@@ -163,6 +163,24 @@ TEST_F(AudioBeds, PlacedAtInOutWithGainUnderSilence) {
   EXPECT_NEAR(offset_from_source(shifted, 2.5, 1.7505), 0.0, 1e-4);
 }
 
+TEST_F(AudioBeds, AnAudioOnlyFileIsABed) {
+  // c_360p24's audio alone in an .m4a (no video stream), made by the ffmpeg program.
+  if (!fs::exists("/usr/bin/ffmpeg")) GTEST_SKIP() << "no ffmpeg program to make the file with";
+  const fs::path m4a = dir_ / "music.m4a";
+  ProcessResult made = run_process({"/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-i",
+                                    media("c_360p24.mp4"), "-vn", "-c:a", "copy", m4a.string()},
+                                   60000);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const DecodedAudio o = render(
+      silence("3"), R"({"source": ")" + m4a.string() + R"(", "at": 1, "in": 2.0005, "out": 4})");
+  ASSERT_FALSE(o.mono.empty());
+  EXPECT_LT(rms(at(o, 0.1, 0.95)), 1e-3);
+  EXPECT_GT(amplitude(at(o, 1.1, 2.9), kBedHz), 0.05);
+  EXPECT_NEAR(onset(o, 0.5, 0.005), 1.0, 2e-3);
+  // The same source times as from the .mp4 (its audio starts with its first frame).
+  EXPECT_NEAR(offset_from_source(o, 1.5, 2.5005), 0.0, 1e-4);
+}
+
 TEST_F(AudioBeds, FadesRampFromSilenceToFullAndBack) {
   const DecodedAudio o =
       render(silence("4"), bed(R"("in": 0, "out": 4, "fade_in": 1, "fade_out": 1)"));
