@@ -197,7 +197,12 @@ std::string to_json(const Blueprint& bp) {
   s += "    \"audio\": {\"codec\": " + json_string(o.audio.codec) +
        ", \"sample_rate\": " + std::to_string(o.audio.sample_rate) +
        ", \"channels\": " + std::to_string(o.audio.channels) +
-       ", \"bitrate\": " + std::to_string(o.audio.bitrate) + "}\n";
+       ", \"bitrate\": " + std::to_string(o.audio.bitrate);
+  if (o.audio.loudness) {
+    s += ", \"loudness\": {\"target_lufs\": " + json_seconds(o.audio.loudness->target_lufs) +
+         ", \"peak_db\": " + json_seconds(o.audio.loudness->peak_db) + "}";
+  }
+  s += "}\n";
   s += "  },\n";
   s += "  \"shots\": [";
   for (size_t i = 0; i < bp.shots.size(); ++i) {
@@ -237,8 +242,33 @@ std::string to_json(const Blueprint& bp) {
     s += json_texts(shot.texts) + json_transition(shot.transition);
     s += "}";
   }
-  s += bp.shots.empty() ? "]\n" : "\n  ]\n";
-  s += "}\n";
+  s += bp.shots.empty() ? "]" : "\n  ]";
+  // Beds only when there are any, so blueprints without them read back unchanged.
+  if (!bp.audio.empty()) {
+    s += ",\n  \"audio\": [";
+    for (size_t i = 0; i < bp.audio.size(); ++i) {
+      const AudioClip& c = bp.audio[i];
+      const std::string& source = c.source_text.empty() ? c.source.string() : c.source_text;
+      s += i == 0 ? "\n" : ",\n";
+      s += "    {\"source\": " + json_string(source) + ", \"at\": " + json_seconds(c.at) +
+           ", \"in\": " + json_seconds(c.in);
+      if (c.out) s += ", \"out\": " + json_seconds(*c.out);
+      if (c.duration) s += ", \"duration\": " + json_seconds(*c.duration);
+      if (c.loop) s += ", \"loop\": true";
+      if (c.gain_db != Rational{0}) s += ", \"gain_db\": " + json_seconds(c.gain_db);
+      if (c.fade_in != Rational{0}) s += ", \"fade_in\": " + json_seconds(c.fade_in);
+      if (c.fade_out != Rational{0}) s += ", \"fade_out\": " + json_seconds(c.fade_out);
+      if (c.duck) {
+        s += ", \"duck\": {\"amount_db\": " + json_seconds(c.duck->amount_db) +
+             ", \"threshold_db\": " + json_seconds(c.duck->threshold_db) +
+             ", \"attack\": " + json_seconds(c.duck->attack) +
+             ", \"release\": " + json_seconds(c.duck->release) + "}";
+      }
+      s += "}";
+    }
+    s += "\n  ]";
+  }
+  s += "\n}\n";
   return s;
 }
 

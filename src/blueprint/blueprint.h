@@ -51,11 +51,20 @@ struct VideoSettings {
   friend bool operator==(const VideoSettings&, const VideoSettings&) = default;
 };
 
+// Loudness normalization of the whole output (EBU R128 integrated loudness, measured in a first
+// pass over the audio, then one gain for all of it: docs/blueprint.md).
+struct Loudness {
+  Rational target_lufs{-16};  // −70 .. −5
+  Rational peak_db{-1};       // −20 .. 0: the sample peak the gain may not push past
+  friend bool operator==(const Loudness&, const Loudness&) = default;
+};
+
 struct AudioSettings {
-  std::string codec = "aac";  // only aac in v1
-  int sample_rate = 48000;    // 8000..192000
-  int channels = 2;           // 1 or 2
-  int64_t bitrate = 128000;   // bits/s, 16000..512000
+  std::string codec = "aac";         // only aac in v1
+  int sample_rate = 48000;           // 8000..192000
+  int channels = 2;                  // 1 or 2
+  int64_t bitrate = 128000;          // bits/s, 16000..512000
+  std::optional<Loudness> loudness;  // absent: the mix's level as it is
   friend bool operator==(const AudioSettings&, const AudioSettings&) = default;
 };
 
@@ -177,10 +186,39 @@ bool is_remote_source(std::string_view text);
 // one of these once parsed.
 std::optional<Rgb> parse_colour(std::string_view text);
 
+// Ducking: a bed's level drops by `amount_db` while the shots' own audio is above
+// `threshold_db` (dBFS, the peak of the shots' mix), moving there over `attack` seconds and back
+// over `release` seconds. Defaults (docs/blueprint.md says why): −12 dB, −40 dBFS, 0.05 s, 0.5 s.
+struct Duck {
+  Rational amount_db{-12};     // −60 .. 0
+  Rational threshold_db{-40};  // −90 .. 0
+  Rational attack{1, 20};      // seconds, 0.001 .. 5
+  Rational release{1, 2};      // seconds, 0.001 .. 10
+  friend bool operator==(const Duck&, const Duck&) = default;
+};
+
+// An audio bed clip ("audio": [...]): [in, out) of `source`'s audio placed at `at` seconds on the
+// output, mixed under the shots' audio. Times are seconds (no timecodes: a bed has no frames).
+struct AudioClip {
+  std::string source_text;       // as written
+  std::filesystem::path source;  // resolved like a shot's
+  Rational at{0};
+  Rational in{0};
+  std::optional<Rational> out;       // default: the end of the source's audio
+  std::optional<Rational> duration;  // default: out − in once, or to the timeline's end if loop
+  bool loop = false;                 // repeat [in, out) until `duration` is filled
+  Rational gain_db{0};               // −60 .. +24
+  Rational fade_in{0};               // seconds from the clip's start on the output
+  Rational fade_out{0};              // seconds before the clip's end on the output
+  std::optional<Duck> duck;          // absent: the bed never ducks
+  friend bool operator==(const AudioClip&, const AudioClip&) = default;
+};
+
 struct Blueprint {
   int version = 1;
   Output output;
   std::vector<Shot> shots;
+  std::vector<AudioClip> audio;    // beds, summed under the shots' audio
   std::filesystem::path base_dir;  // the folder relative sources resolve against
   friend bool operator==(const Blueprint&, const Blueprint&) = default;
 };

@@ -147,7 +147,7 @@ class Validator {
     }
     Blueprint bp;
     bp.base_dir = base_dir_;
-    object(root, "", {"version", "output", "shots", "$schema"}, {"version", "shots"},
+    object(root, "", {"version", "output", "shots", "audio", "$schema"}, {"version", "shots"},
            [&](std::string_view key, const Node& n, const std::string& path) {
              if (key == "version") {
                Rational v;
@@ -160,6 +160,8 @@ class Validator {
                output(n, path, bp.output);
              } else if (key == "shots") {
                shots(n, path, bp.shots);
+             } else if (key == "audio") {
+               audio_clips(n, path, bp.audio);
              } else if (key == "$schema") {
                if (n.kind != Node::Kind::String) {
                  error(path, "expected a string, got " + describe(n));
@@ -413,7 +415,7 @@ class Validator {
   }
 
   void audio(const Node& n, const std::string& path, AudioSettings& out) {
-    object(n, path, {"codec", "sample_rate", "channels", "bitrate"}, {},
+    object(n, path, {"codec", "sample_rate", "channels", "bitrate", "loudness"}, {},
            [&](std::string_view key, const Node& v, const std::string& p) {
              if (key == "codec") {
                std::optional<std::string> s = string(v, p);
@@ -439,8 +441,116 @@ class Validator {
                }
              } else if (key == "bitrate") {
                if (auto bitrate = integer(v, p, 16000, 512000)) out.bitrate = *bitrate;
+             } else if (key == "loudness") {
+               Loudness l;
+               object(v, p, {"target_lufs", "peak_db"}, {"target_lufs"},
+                      [&](std::string_view k, const Node& x, const std::string& xp) {
+                        if (k == "target_lufs") {
+                          if (auto t = exact_number(x, xp, Rational{-70}, Rational{-5})) {
+                            l.target_lufs = *t;
+                          }
+                        } else if (k == "peak_db") {
+                          if (auto t = exact_number(x, xp, Rational{-20}, Rational{0})) {
+                            l.peak_db = *t;
+                          }
+                        }
+                      });
+               out.loudness = l;
              }
            });
+  }
+
+  void audio_clips(const Node& n, const std::string& path, std::vector<AudioClip>& out) {
+    if (n.kind != Node::Kind::Array) {
+      error(path, "expected an array of audio clips, got " + describe(n));
+      return;
+    }
+    for (size_t i = 0; i < n.items.size(); ++i) {
+      out.push_back(audio_clip(n.items[i], index_path(path, i)));
+    }
+  }
+
+  // Seconds, at least 0: a JSON number or a "num/den" string (what to_json writes for a time
+  // that is no finite decimal, e.g. lowered from OTIO at 30000/1001). No timecodes: a bed has no
+  // frame rate of its own to read them at.
+  std::optional<Rational> seconds(const Node& n, const std::string& path) {
+    std::optional<TimeRef> t = time(n, path);
+    if (!t) return std::nullopt;
+    if (const Rational* r = std::get_if<Rational>(&*t)) return *r;
+    error(path, "expected seconds (a number or \"num/den\"), not a timecode");
+    return std::nullopt;
+  }
+
+  AudioClip audio_clip(const Node& n, const std::string& path) {
+    AudioClip c;
+    if (n.kind != Node::Kind::Object) {
+      error(path, "expected an audio clip object, got " + describe(n));
+      return c;
+    }
+    object(
+        n, path,
+        {"source", "at", "in", "out", "duration", "loop", "gain_db", "fade_in", "fade_out", "duck"},
+        {"source"}, [&](std::string_view key, const Node& v, const std::string& p) {
+          if (key == "source") {
+            file_path(v, p, c.source_text, c.source);
+          } else if (key == "at") {
+            if (auto t = seconds(v, p)) c.at = *t;
+          } else if (key == "in") {
+            if (auto t = seconds(v, p)) c.in = *t;
+          } else if (key == "out") {
+            c.out = seconds(v, p);
+          } else if (key == "duration") {
+            c.duration = seconds(v, p);
+            if (c.duration && *c.duration == Rational{0}) {
+              error(p, "must be more than 0");
+              c.duration.reset();
+            }
+          } else if (key == "loop") {
+            if (v.kind != Node::Kind::Bool) {
+              error(p, "expected true or false, got " + describe(v));
+            } else {
+              c.loop = v.boolean;
+            }
+          } else if (key == "gain_db") {
+            if (auto gain = exact_number(v, p, Rational{-60}, Rational{24})) c.gain_db = *gain;
+          } else if (key == "fade_in") {
+            if (auto t = seconds(v, p)) c.fade_in = *t;
+          } else if (key == "fade_out") {
+            if (auto t = seconds(v, p)) c.fade_out = *t;
+          } else if (key == "duck") {
+            duck(v, p, c.duck);
+          }
+        });
+    if (c.out && *c.out <= c.in) {
+      error(member_path(path, "out"),
+            to_string(TimeRef{*c.out}) + " must be after in (" + to_string(TimeRef{c.in}) + ")");
+    }
+    return c;
+  }
+
+  void duck(const Node& n, const std::string& path, std::optional<Duck>& out) {
+    if (n.kind == Node::Kind::Bool) {
+      if (n.boolean) out = Duck{};
+      return;
+    }
+    if (n.kind != Node::Kind::Object) {
+      error(path, "expected true, false or a duck object, got " + describe(n));
+      return;
+    }
+    Duck d;
+    object(n, path, {"amount_db", "threshold_db", "attack", "release"}, {},
+           [&](std::string_view key, const Node& v, const std::string& p) {
+             if (key == "amount_db") {
+               if (auto x = exact_number(v, p, Rational{-60}, Rational{0})) d.amount_db = *x;
+             } else if (key == "threshold_db") {
+               if (auto x = exact_number(v, p, Rational{-90}, Rational{0})) d.threshold_db = *x;
+             } else if (key == "attack") {
+               if (auto x = exact_number(v, p, Rational{1, 1000}, Rational{5})) d.attack = *x;
+             } else if (key == "release") {
+               if (auto x = exact_number(v, p, Rational{1, 1000}, Rational{10})) d.release = *x;
+             }
+           });
+    out = d;
   }
 
   void shots(const Node& n, const std::string& path, std::vector<Shot>& out) {

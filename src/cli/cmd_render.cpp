@@ -501,6 +501,11 @@ int run_render(const RenderArgs& args) {
                          {{"decoded", st.decoded_queue.peak_bytes},
                           {"video_out", st.video_out_queue.peak_bytes},
                           {"audio_out", st.audio_out_queue.peak_bytes}}}};
+    if (tl.output.audio.loudness) {
+      j["loudness"] = {{"measured_lufs", st.loudness_in_lufs ? nlohmann::json(*st.loudness_in_lufs)
+                                                             : nlohmann::json(nullptr)},
+                       {"gain_db", st.loudness_gain_db}};
+    }
     std::printf("%s\n", j.dump().c_str());
   } else {
     double fps = st.seconds > 0 ? static_cast<double>(st.frames_out) / st.seconds : 0;
@@ -520,6 +525,15 @@ int run_render(const RenderArgs& args) {
         with_commas(st.video_frames_decoded).c_str(), with_commas(st.frames_out).c_str(), ratio,
         with_commas(st.video_seeks).c_str(), with_commas(st.reader_reuses).c_str(),
         static_cast<long long>(st.max_open_readers));
+    if (tl.output.audio.loudness) {
+      if (st.loudness_in_lufs) {
+        std::printf("loudness: the mix measured %.1f LUFS; %+.1f dB brings it to %.1f LUFS\n",
+                    *st.loudness_in_lufs, st.loudness_gain_db,
+                    *st.loudness_in_lufs + st.loudness_gain_db);
+      } else {
+        std::printf("loudness: the mix is silent (below the -70 LUFS gate): left as it is\n");
+      }
+    }
     std::printf("frames: decoded pictures peaked at %s in the pool (%.1f%% of %s reused)\n",
                 memory::format_bytes(st.frame_pool.peak_outstanding_bytes).c_str(),
                 100.0 * st.frame_pool.reuse_rate(), with_commas(st.frame_pool.acquires).c_str());

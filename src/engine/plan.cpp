@@ -47,6 +47,18 @@ memory::PlanInputs plan_inputs(const Timeline& timeline, const PlanContext& cont
   in.audio_queue_bytes = std::min<int64_t>(
       static_cast<int64_t>(kAudioOutQueue.max_items) * 1024 * out.audio.channels * 4,
       static_cast<int64_t>(kAudioOutQueue.max_bytes));
+  // Beds playing at once, at most: a sweep over their [first, end) sample ranges.
+  std::vector<std::pair<int64_t, int>> edges;
+  for (const ResolvedBed& b : timeline.beds) {
+    edges.emplace_back(b.first_sample, +1);
+    edges.emplace_back(b.first_sample + b.sample_count, -1);
+  }
+  std::sort(edges.begin(), edges.end());  // an end sorts before a start at the same sample
+  int playing = 0;
+  for (const auto& [sample, delta] : edges) {
+    playing += delta;
+    in.max_open_beds = std::max(in.max_open_beds, playing);
+  }
   // Where the muxer's index lives (render_job.h): one GOP's packets during the render, or every
   // packet after it.
   switch (mux_index_for(context.output_format, out.mp4_layout)) {

@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <future>
@@ -14,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "engine/audio_beds.h"
 #include "media/audio_normalizer.h"
 #include "media/audio_tempo.h"
 #include "media/av_error.h"
@@ -22,6 +25,7 @@
 #include "media/blend.h"
 #include "media/charge.h"
 #include "media/encode.h"
+#include "media/loudness.h"
 #include "media/mux.h"
 #include "media/packet_spool.h"
 #include "media/source_reader.h"
@@ -274,6 +278,9 @@ struct RenderJob::Impl {
   void video_decode_loop(int decoder_threads);
   void normalize_loop();
   void audio_loop(int frame_size);
+  // One pass over the timeline's audio: into `meter` (frames dropped) when given, else times
+  // `gain` into audio_out.
+  void audio_pass(int frame_size, media::LoudnessMeter* meter, float gain);
   Status encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc, media::PacketSink& muxer,
                      int video_stream, int audio_stream);
 };
@@ -820,6 +827,30 @@ struct RenderJob::Impl::DissolveAudio {
 };
 
 void RenderJob::Impl::audio_loop(int frame_size) {
+  const std::optional<blueprint::Loudness>& loudness = job_.timeline_.output.audio.loudness;
+  if (!loudness) return audio_pass(frame_size, nullptr, 1.0f);
+  // Loudness normalization in two passes over the audio (docs/blueprint.md): the first measures
+  // the finished mix (shots and beds) in constant memory and throws it away, the second renders
+  // it with the one gain that brings it to the target, or as near as the peak ceiling allows.
+  // The video thread runs meanwhile, until its queue to the encoder is full.
+  media::LoudnessMeter meter(job_.timeline_.output.audio.sample_rate,
+                             job_.timeline_.output.audio.channels);
+  audio_pass(frame_size, &meter, 1.0f);
+  if (failed()) return;
+  double gain_db = 0;
+  if (std::optional<double> lufs = meter.integrated_lufs()) {
+    gain_db = loudness->target_lufs.to_double() - *lufs;
+    if (meter.sample_peak() > 0) {
+      gain_db =
+          std::min(gain_db, loudness->peak_db.to_double() - 20.0 * std::log10(meter.sample_peak()));
+    }
+    job_.stats_.loudness_in_lufs = *lufs;
+  }
+  job_.stats_.loudness_gain_db = gain_db;
+  audio_pass(frame_size, nullptr, static_cast<float>(std::pow(10.0, gain_db / 20.0)));
+}
+
+void RenderJob::Impl::audio_pass(int frame_size, media::LoudnessMeter* meter, float gain) {
   const Timeline& tl = job_.timeline_;
   const Rational fps = tl.output.fps;
   media::AudioNormalizer normalizer({.sample_rate = tl.output.audio.sample_rate,
@@ -868,9 +899,9 @@ void RenderJob::Impl::audio_loop(int frame_size) {
       const double length = static_cast<double>(ramp.to - ramp.from);
       for (int64_t s = std::max(first, ramp.from); s < std::min(end, ramp.to); ++s) {
         const double x = (static_cast<double>(s - ramp.from) + 0.5) / length;
-        const auto gain = static_cast<float>(ramp.up ? x : 1 - x);
+        const auto ramp_gain = static_cast<float>(ramp.up ? x : 1 - x);
         for (int c = 0; c < f->ch_layout.nb_channels; ++c) {
-          reinterpret_cast<float*>(f->extended_data[c])[s - first] *= gain;
+          reinterpret_cast<float*>(f->extended_data[c])[s - first] *= ramp_gain;
         }
       }
     }
@@ -880,15 +911,51 @@ void RenderJob::Impl::audio_loop(int frame_size) {
     if (!dissolves.spans.empty()) LEANCUT_TRY(dissolves.mix_into(f));
     return ok_status();
   };
-  auto push_ready = [&]() -> bool {
-    while (media::FramePtr f = normalizer.pop_frame()) {
-      if (Status t = transitions(f.get()); !t) {
-        fail(t.error());
+  // The beds (engine/audio_beds.h) are mixed into each finished frame on its way out; their
+  // readers are counted like the shots'.
+  std::optional<BedMixer> beds;
+  if (!tl.beds.empty()) {
+    beds.emplace(tl, [this](int source) -> Result<std::shared_ptr<media::StreamReader>> {
+      LEANCUT_ASSIGN_OR_RETURN(CountedReader r,
+                               open_reader(source, media::StreamKind::Audio, 1, std::nullopt));
+      auto held = std::make_shared<CountedReader>(std::move(r));
+      return std::shared_ptr<media::StreamReader>(held, held->reader.get());
+    });
+  }
+  // Each finished frame of the shots' audio: its transitions' ramps and crossfades, then the
+  // beds (ducked under it), then the loudness pass's meter or gain.
+  auto push = [&](media::FramePtr f) -> bool {
+    if (Status t = transitions(f.get()); !t) {
+      fail(t.error());
+      return false;
+    }
+    if (beds) {
+      if (Status s = beds->mix(f.get()); !s) {
+        fail(s.error());
         return false;
       }
-      std::size_t bytes = media::frame_bytes(f.get());
-      media::charge_frame(f.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
-      if (!audio_out.push(std::move(f), bytes)) return false;
+    }
+    if (meter != nullptr) {
+      meter->add(reinterpret_cast<const float* const*>(f->extended_data), f->nb_samples);
+      return !failed();
+    }
+    if (gain != 1.0f) {
+      if (int err = av_frame_make_writable(f.get()); err < 0) {
+        fail(media::av_error(err, "av_frame_make_writable (loudness)"));
+        return false;
+      }
+      for (int c = 0; c < f->ch_layout.nb_channels; ++c) {
+        float* x = reinterpret_cast<float*>(f->extended_data[c]);
+        for (int i = 0; i < f->nb_samples; ++i) x[i] = std::clamp(x[i] * gain, -1.0f, 1.0f);
+      }
+    }
+    std::size_t bytes = media::frame_bytes(f.get());
+    media::charge_frame(f.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
+    return audio_out.push(std::move(f), bytes);
+  };
+  auto push_ready = [&]() -> bool {
+    while (media::FramePtr f = normalizer.pop_frame()) {
+      if (!push(std::move(f))) return false;
     }
     return true;
   };
@@ -946,12 +1013,9 @@ void RenderJob::Impl::audio_loop(int frame_size) {
     if (!push_ready()) return;
   }
   if (media::FramePtr last = normalizer.pop_last_frame()) {
-    if (Status t = transitions(last.get()); !t) return fail(t.error());
-    std::size_t bytes = media::frame_bytes(last.get());
-    media::charge_frame(last.get(), charged(encoder_input_account), static_cast<int64_t>(bytes));
-    if (!audio_out.push(std::move(last), bytes)) return;
+    if (!push(std::move(last))) return;
   }
-  audio_out.close();
+  if (meter == nullptr) audio_out.close();
 }
 
 Status RenderJob::Impl::encode_loop(media::Encoder& video_enc, media::Encoder* audio_enc,

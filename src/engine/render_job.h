@@ -114,6 +114,10 @@ struct RenderStats {
   int64_t normalize_graph_builds = 0;
   int64_t skip_retries = 0;      // catch-ups decoded again because a skip may have hit
   int64_t max_open_readers = 0;  // video + audio readers open at once, peak
+  // Loudness normalization (output.audio.loudness): the mix's integrated loudness as measured
+  // (nullopt: not normalized, or silent) and the gain applied.
+  std::optional<double> loudness_in_lufs;
+  double loudness_gain_db = 0;
   QueueStats decoded_queue;
   QueueStats video_out_queue;
   QueueStats audio_out_queue;

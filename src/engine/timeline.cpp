@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <system_error>
@@ -315,6 +316,101 @@ ResolveResult resolve_timeline(const blueprint::Blueprint& bp, const std::vector
     if (shot.transition && tl.shots[j - 1].index + 1 == tl.shots[j].index) {
       resolve_transition(tl, j, *shot.transition, result.diagnostics);
     }
+  }
+  // Beds: each source probed once like the shots' (and shared with them), placed on the output's
+  // sample grid once the shots have fixed its length.
+  for (std::size_t i = 0; i < bp.audio.size() && only == nullptr; ++i) {
+    const blueprint::AudioClip& clip = bp.audio[i];
+    const auto at = [&](const char* field) { return "audio[" + std::to_string(i) + "]." + field; };
+    if (auto bad = source_error.find(clip.source); bad != source_error.end()) {
+      result.diagnostics.push_back({at("source"), bad->second.message});
+      continue;
+    }
+    auto known = source_index.find(clip.source);
+    if (known == source_index.end()) {
+      std::error_code ec;
+      Result<media::ProbeInfo> probe =
+          !std::filesystem::exists(clip.source, ec)
+              ? Result<media::ProbeInfo>{make_error(ErrorCode::NotFound,
+                                                    display_path(clip.source) + ": no such file")}
+          : probes != nullptr ? probes->probe(clip.source)
+                              : media::probe_file(clip.source);
+      // A bed reads only audio: a music file without pictures is fine here.
+      if (!probe && probe.error().message.find("has no video stream") != std::string::npos) {
+        probe = media::probe_audio_file(clip.source);
+      }
+      if (!probe) {
+        source_error.emplace(clip.source, probe.error());
+        result.diagnostics.push_back({at("source"), probe.error().message});
+        continue;
+      }
+      known = source_index.emplace(clip.source, static_cast<int>(tl.sources.size())).first;
+      tl.sources.push_back(std::move(probe).value());
+    }
+    const media::ProbeInfo& probe = tl.sources[known->second];
+    const std::string where = display_path(probe.path);
+    if (!probe.audio) {
+      result.diagnostics.push_back({at("source"), where + " has no audio stream"});
+      continue;
+    }
+    const Rational end = probe.audio->duration;
+    const Rational out = clip.out.value_or(end);
+    bool ok = true;
+    if (clip.in >= end) {
+      result.diagnostics.push_back({at("in"), clip.in.to_seconds_string() + " is past the end of " +
+                                                  where + "'s audio (" + end.to_seconds_string() +
+                                                  ")"});
+      ok = false;
+    } else if (out > end) {
+      result.diagnostics.push_back({at("out"), out.to_seconds_string() + " is past the end of " +
+                                                   where + "'s audio (" + end.to_seconds_string() +
+                                                   ")"});
+      ok = false;
+    }
+    const Rational timeline_end = frame_time(tl.total_frames, fps);
+    if (clip.at >= timeline_end) {
+      result.diagnostics.push_back({at("at"), clip.at.to_seconds_string() +
+                                                  " is at or past the end of the timeline (" +
+                                                  timeline_end.to_seconds_string() + ")"});
+      ok = false;
+    }
+    if (!ok) continue;
+    const Rational pass = out - clip.in;
+    if (clip.duration && !clip.loop && *clip.duration > pass) {
+      result.diagnostics.push_back(
+          {at("duration"), clip.duration->to_seconds_string() + " is longer than [in, out) (" +
+                               pass.to_seconds_string() + "); set \"loop\": true to repeat it"});
+      continue;
+    }
+    const Rational length = clip.duration.value_or(clip.loop ? timeline_end - clip.at : pass);
+    if (clip.fade_in + clip.fade_out > length) {
+      result.diagnostics.push_back(
+          {at("fade_out"), "fade_in + fade_out (" +
+                               (clip.fade_in + clip.fade_out).to_seconds_string() +
+                               ") is longer than the clip (" + length.to_seconds_string() + ")"});
+      continue;
+    }
+    ResolvedBed bed;
+    bed.index = static_cast<int>(i);
+    bed.source = known->second;
+    bed.in = clip.in;
+    bed.first_sample = sample_at(clip.at, sample_rate);
+    // What runs past the timeline's end is cut there, as a video would end the sound.
+    bed.sample_count =
+        std::min(sample_at(clip.at + length, sample_rate), tl.total_samples) - bed.first_sample;
+    bed.period = sample_at(pass, sample_rate);
+    // A clip that plays once is one pass, even when rounding its place on the grid gave it a
+    // sample more than round((out − in) × rate): no second pass of one sample.
+    if (!clip.loop) bed.period = std::max(bed.period, bed.sample_count);
+    bed.gain = std::pow(10.0, clip.gain_db.to_double() / 20.0);
+    bed.fade_in = sample_at(clip.fade_in, sample_rate);
+    bed.fade_out = sample_at(clip.fade_out, sample_rate);
+    bed.duck = clip.duck;
+    if (bed.sample_count <= 0 || bed.period <= 0) {
+      result.diagnostics.push_back({at("out"), "the clip is shorter than one sample"});
+      continue;
+    }
+    tl.beds.push_back(bed);
   }
   // (A partial blueprint's empty shots were already reported by the parser.)
   if (bp.shots.empty() && only == nullptr) {

@@ -74,10 +74,27 @@ struct ResolvedShot {
   bool has_source() const { return source != kNoSource; }
 };
 
+// An audio bed clip on the output's sample grid. Samples [first_sample, first_sample +
+// sample_count) of the output carry passes over the source's [in, in + period samples), each pass
+// starting again at `in` (a loop); a clip that does not loop has one pass, sample_count <= period.
+struct ResolvedBed {
+  int index = 0;             // position in the blueprint's audio
+  int source = 0;            // index into Timeline::sources
+  Rational in;               // seconds in the source where every pass starts
+  int64_t first_sample = 0;  // on the output: sample_at(at)
+  int64_t sample_count = 0;  // ends at the timeline's end at the latest
+  int64_t period = 0;        // samples per pass: sample_at(out − in)
+  double gain = 1.0;         // linear, from gain_db
+  int64_t fade_in = 0;       // samples ramping up from the start
+  int64_t fade_out = 0;      // samples ramping down to the end
+  std::optional<blueprint::Duck> duck;
+};
+
 struct Timeline {
   blueprint::Output output;
   std::vector<media::ProbeInfo> sources;
   std::vector<ResolvedShot> shots;
+  std::vector<ResolvedBed> beds;
   int64_t total_frames = 0;
   int64_t total_samples = 0;
 

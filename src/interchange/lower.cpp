@@ -251,18 +251,71 @@ std::vector<Segment> flatten(const std::vector<std::vector<Segment>>& layers, Lo
   return flat;
 }
 
+// The audio tracks' clips become the blueprint's audio beds, all tracks summed: each clip at its
+// place in its track, reading its media range. The picture's shots then go silent, since in an
+// OTIO cut the sound lives on the audio tracks (the video clips' own audio is not part of it);
+// a cut without audio clips keeps each shot's own audio, the useful reading of a picture-only
+// cut. Audio transitions (crossfades) are played as cuts: a bed's clips abut at the cut.
+void lower_audio_tracks(const Timeline& timeline, Lowered& out, blueprint::Blueprint& bp) {
+  std::vector<blueprint::AudioClip> beds;
+  for (size_t t = 0; t < timeline.audio.size(); ++t) {
+    const Track& track = timeline.audio[t];
+    Rational position{0};
+    for (const Item& item : track.items) {
+      if (const auto* tr = std::get_if<Transition>(&item)) {
+        out.notes.push_back(
+            {tr->origin, "audio crossfade (" + tr->written_as + ") played as a cut"});
+        continue;
+      }
+      const Rational start = position;
+      position += item_duration(item);
+      const auto* c = std::get_if<Clip>(&item);
+      if (c == nullptr) continue;  // a gap: silence
+      if (c->media_missing) {
+        out.notes.push_back(
+            {c->origin, "audio clip \"" + c->name + "\" has no media: silence in its place"});
+        continue;
+      }
+      if (c->effect.kind != TimeEffect::Kind::None) {
+        out.problems.push_back({c->origin, "audio clip \"" + c->name +
+                                               "\": speed changes and freezes on audio tracks "
+                                               "cannot be rendered yet"});
+        continue;
+      }
+      if (c->duration() <= Rational{0}) continue;
+      blueprint::AudioClip bed;
+      bed.source_text = c->media_path;
+      bed.source = c->media_path;
+      bed.at = start;
+      // Media time from the file's first frame, as for the shots.
+      bed.in =
+          c->media_range().start - (c->available_range ? c->available_range->start : Rational{0});
+      if (bed.in < Rational{0}) {
+        out.problems.push_back({c->origin, "the audio clip starts " +
+                                               (-bed.in).to_seconds_string() +
+                                               " before its media's start"});
+        continue;
+      }
+      bed.out = bed.in + c->duration();
+      beds.push_back(std::move(bed));
+    }
+  }
+  if (beds.empty()) return;
+  for (blueprint::Shot& shot : bp.shots) shot.audio = false;
+  out.notes.push_back({timeline.audio.front().origin,
+                       std::to_string(beds.size()) + " audio clip" + (beds.size() == 1 ? "" : "s") +
+                           " from " + std::to_string(timeline.audio.size()) + " audio track" +
+                           (timeline.audio.size() == 1 ? "" : "s") +
+                           " mixed under the picture; the video clips' own audio is not used"});
+  bp.audio = std::move(beds);
+}
+
 }  // namespace
 
 Lowered lower(const Timeline& timeline, const LowerOptions& options) {
   Lowered out;
   const std::optional<std::vector<size_t>> chosen =
       choose_tracks(timeline, options, out.problems, out.notes);
-  if (!timeline.audio.empty()) {
-    out.notes.push_back({timeline.audio.front().origin,
-                         "audio tracks are not mixed yet: each shot plays its own clip's audio (" +
-                             std::to_string(timeline.audio.size()) + " audio track" +
-                             (timeline.audio.size() == 1 ? "" : "s") + " not rendered)"});
-  }
   if (!chosen) return out;
   std::vector<std::vector<Segment>> layers;
   for (size_t i : *chosen) layers.push_back(track_segments(timeline.video[i], options, out));
@@ -372,6 +425,7 @@ Lowered lower(const Timeline& timeline, const LowerOptions& options) {
     out.problems.push_back(
         {"", "the timeline is shorter than one frame at " + fps.to_string() + " fps"});
   }
+  lower_audio_tracks(timeline, out, bp);
   if (out.problems.empty()) out.blueprint = std::move(bp);
   return out;
 }

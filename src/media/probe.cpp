@@ -130,6 +130,41 @@ StreamEnds stream_ends(AVFormatContext* fmt, const AVStream* video, const AVStre
 
 }  // namespace
 
+Result<ProbeInfo> probe_audio_file(const std::filesystem::path& path) {
+  Result<ProbeInfo> with_video = probe_file(path);
+  if (with_video || with_video.error().message.find("has no video stream") == std::string::npos) {
+    return with_video;
+  }
+  LEANCUT_ASSIGN_OR_RETURN(InputFormatPtr fmt, open_input(path));
+  const int aindex = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  if (aindex < 0) return make_error(ErrorCode::MediaError, path.string() + ": has no audio stream");
+  const AVStream* astream = fmt->streams[aindex];
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i] != astream) fmt->streams[i]->discard = AVDISCARD_ALL;
+  }
+  ProbeInfo info;
+  info.path = path;
+  info.format_name = fmt->iformat->name;
+  std::error_code ec;
+  info.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  const AVCodecParameters* apar = astream->codecpar;
+  AudioInfo a;
+  a.stream_index = astream->index;
+  a.codec = avcodec_get_name(apar->codec_id);
+  a.sample_rate = apar->sample_rate;
+  a.channels = apar->ch_layout.nb_channels;
+  info.time_origin = astream->start_time != AV_NOPTS_VALUE
+                         ? to_seconds(astream->start_time, astream->time_base)
+                         : Rational{0};
+  StreamEnds ends = stream_ends(fmt.get(), nullptr, astream, Rational{0});
+  if (!ends.audio_end || a.sample_rate <= 0 || a.channels <= 0) {
+    return make_error(ErrorCode::MediaError, path.string() + ": audio stream has no packets");
+  }
+  a.duration = *ends.audio_end - info.time_origin;
+  info.audio = a;
+  return info;
+}
+
 Result<ProbeInfo> probe_file(const std::filesystem::path& path) {
   LEANCUT_ASSIGN_OR_RETURN(InputFormatPtr fmt, open_input(path));
   ProbeInfo info;
@@ -212,6 +247,7 @@ Result<ProbeInfo> probe_file(const std::filesystem::path& path) {
       if (a.sample_rate > 0 && a.channels > 0) info.audio = a;
     }
     info.video = v;
+    info.time_origin = v.first_frame_time;
   }
   if (!info.video) {
     return make_error(ErrorCode::MediaError, path.string() + ": has no video stream");

@@ -50,8 +50,16 @@ struct ProbeInfo {
   std::optional<VideoInfo> video;
   std::optional<AudioInfo> audio;
   int64_t file_bytes = 0;
+  // Container seconds of editor time 0: the first video frame's, or for an audio-only probe
+  // (below) the audio stream's start.
+  Rational time_origin{0};
 };
 
 Result<ProbeInfo> probe_file(const std::filesystem::path& path);
+
+// As probe_file, but a file without a video stream is fine when it has audio (a music file for
+// an audio bed): `video` is then empty and editor time 0 is the audio's first sample. Only for
+// callers that read nothing but audio from it.
+Result<ProbeInfo> probe_audio_file(const std::filesystem::path& path);
 
 }  // namespace leancut::media

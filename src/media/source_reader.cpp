@@ -17,8 +17,7 @@ StreamReader::~StreamReader() {
 
 Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe, StreamKind kind,
                                                          const StreamReaderOptions& options) {
-  LEANCUT_CHECK(probe.video.has_value());
-  LEANCUT_CHECK(kind == StreamKind::Video || probe.audio.has_value());
+  LEANCUT_CHECK(kind == StreamKind::Video ? probe.video.has_value() : probe.audio.has_value());
   auto reader = std::make_unique<StreamReader>(Key{}, probe, kind);
   reader->packet_account_ = options.packet_account;
   reader->io_buffer_ = BufferCharge(options.io_account);
@@ -26,7 +25,7 @@ Result<std::unique_ptr<StreamReader>> StreamReader::open(const ProbeInfo& probe,
   LEANCUT_ASSIGN_OR_RETURN(reader->decoder_,
                            open_decoder(reader->stream_, options.threads, probe.path,
                                         kind == StreamKind::Video ? options.frame_pool : nullptr));
-  reader->time_origin_ = probe.video->first_frame_time;
+  reader->time_origin_ = probe.time_origin;
   if (kind == StreamKind::Video) reader->frame_pool_ = options.frame_pool;
   reader->packet_ = make_packet();
   return reader;

@@ -193,6 +193,12 @@ PlanEstimate estimate(const PlanInputs& in, const PlanSettings& s) {
   add("x264", x264_bytes, how);
 
   add("audio", kAudioBytes, "decoder, resampler, FIFO, encoder");
+  // Each bed playing has what the shots' audio has, but the encoder: its demuxer, decoder,
+  // resampler and FIFO.
+  if (in.max_open_beds > 0) {
+    add("audio_beds", int64_t{in.max_open_beds} * kAudioBytes,
+        std::to_string(in.max_open_beds) + " bed reader(s) at once x " + mib(kAudioBytes));
+  }
   add("mux_index", in.render_index_packets * kIndexBytesPerPacket,
       std::to_string(in.render_index_packets) + " packets x " +
           std::to_string(kIndexBytesPerPacket) + " B while rendering");

@@ -30,6 +30,7 @@ struct PlanInputs {
   int64_t output_video_frames = 0;
   int64_t output_audio_frames = 0;  // encoder frames (e.g. AAC: 1,024 samples each)
   int64_t audio_queue_bytes = 0;    // audio frames queued for the encoder, when the queue is full
+  int max_open_beds = 0;            // audio beds playing at once, at most (each has its own reader)
   // Packets whose index entries the muxer holds in memory while the job renders (a fragmented
   // MP4: one fragment's), and those it indexes at the end, when the spooled packets are muxed
   // after the render's memory is released (a standard MP4: every packet). See

@@ -144,14 +144,75 @@ TEST(Parse, TheDocumentMustBeAnObject) {
 
 TEST(Parse, UnknownTopLevelField) {
   EXPECT_THAT(errors(std::string(R"({"version": 1, "fps": 30, "shots": [)") + kShot + "]}"),
-              ElementsAre("fps: unknown field (known: version, output, shots)"));
+              ElementsAre("fps: unknown field (known: version, output, shots, audio)"));
   EXPECT_THAT(errors(std::string(R"({"version": 1, "Shots": [], "shots": [)") + kShot + "]}"),
               ElementsAre("Shots: unknown field (did you mean \"shots\"? known: version, output, "
-                          "shots)"));
+                          "shots, audio)"));
   // Keys that are not identifiers are bracketed, so the path stays unambiguous.
   EXPECT_THAT(errors(std::string(R"({"version": 1, "a.b": 1, "": 2, "shots": [)") + kShot + "]}"),
-              ElementsAre("[\"a.b\"]: unknown field (known: version, output, shots)",
-                          "[\"\"]: unknown field (known: version, output, shots)"));
+              ElementsAre("[\"a.b\"]: unknown field (known: version, output, shots, audio)",
+                          "[\"\"]: unknown field (known: version, output, shots, audio)"));
+}
+
+TEST(Parse, AudioBeds) {
+  const Blueprint bp = parsed(std::string(R"({"version": 1, "shots": [)") + kShot +
+                              R"(], "audio": [
+      {"source": "music.mp4"},
+      {"source": "/abs/m.mp4", "at": 2.5, "in": 1, "out": "10/3", "duration": 20, "loop": true,
+       "gain_db": -9.5, "fade_in": 0.5, "fade_out": 2, "duck": true},
+      {"source": "m.mp4", "duck": {"amount_db": -20, "threshold_db": -50, "attack": 0.1,
+       "release": 1}},
+      {"source": "m.mp4", "duck": false}]})");
+  ASSERT_EQ(bp.audio.size(), 4u);
+  const AudioClip& plain = bp.audio[0];
+  EXPECT_EQ(plain.source, kBase / "music.mp4");
+  EXPECT_EQ(plain.at, Rational{0});
+  EXPECT_EQ(plain.in, Rational{0});
+  EXPECT_FALSE(plain.out.has_value());
+  EXPECT_FALSE(plain.duration.has_value());
+  EXPECT_FALSE(plain.loop);
+  EXPECT_FALSE(plain.duck.has_value());
+  const AudioClip& full = bp.audio[1];
+  EXPECT_EQ(full.source, std::filesystem::path("/abs/m.mp4"));
+  EXPECT_EQ(full.at, (Rational{5, 2}));
+  EXPECT_EQ(full.out, (Rational{10, 3}));
+  EXPECT_EQ(full.duration, Rational{20});
+  EXPECT_TRUE(full.loop);
+  EXPECT_EQ(full.gain_db, (Rational{-19, 2}));
+  EXPECT_EQ(full.fade_in, (Rational{1, 2}));
+  EXPECT_EQ(full.fade_out, Rational{2});
+  ASSERT_TRUE(full.duck.has_value());
+  EXPECT_EQ(*full.duck, Duck{});  // the defaults
+  ASSERT_TRUE(bp.audio[2].duck.has_value());
+  EXPECT_EQ(bp.audio[2].duck->amount_db, Rational{-20});
+  EXPECT_EQ(bp.audio[2].duck->threshold_db, Rational{-50});
+  EXPECT_EQ(bp.audio[2].duck->attack, (Rational{1, 10}));
+  EXPECT_EQ(bp.audio[2].duck->release, Rational{1});
+  EXPECT_FALSE(bp.audio[3].duck.has_value());
+  // Written back and read again: the same beds.
+  EXPECT_EQ(parsed(to_json(bp)).audio, bp.audio);
+}
+
+TEST(Parse, AudioBedErrorsAllAtOnce) {
+  EXPECT_THAT(
+      errors(std::string(R"({"version": 1, "shots": [)") + kShot + R"(], "audio": [
+      {"at": -1, "in": 3, "out": 2, "gain_db": 30, "loop": 1, "duration": 0, "volume": 1},
+      {"source": "m.mp4", "in": "00:00:01:00", "duck": {"amount_db": 3, "attack": 0}},
+      {"source": "m.mp4", "duck": "yes"}, 7]})"),
+      ElementsAre(
+          "audio[0].at: must not be negative, got -1",
+          "audio[0].gain_db: must be between -60 and 24, got 30",
+          "audio[0].loop: expected true or false, got 1", "audio[0].duration: must be more than 0",
+          "audio[0].volume: unknown field (known: source, at, in, out, duration, loop, "
+          "gain_db, fade_in, fade_out, duck)",
+          "audio[0].source: required field is missing", "audio[0].out: 2s must be after in (3s)",
+          "audio[1].in: expected seconds (a number or \"num/den\"), not a timecode",
+          "audio[1].duck.amount_db: must be between -60 and 0, got 3",
+          "audio[1].duck.attack: must be between 0.001 and 5, got 0",
+          "audio[2].duck: expected true, false or a duck object, got \"yes\"",
+          "audio[3]: expected an audio clip object, got 7"));
+  EXPECT_THAT(errors(std::string(R"({"version": 1, "shots": [)") + kShot + R"(], "audio": {}})"),
+              ElementsAre("audio: expected an array of audio clips, got an object"));
 }
 
 TEST(Parse, SchemaKeyIsAllowedForEditors) {
@@ -324,6 +385,24 @@ TEST(Parse, Video) {
   EXPECT_EQ(bp.output.video.bitrate, std::nullopt);
 }
 
+TEST(Parse, Loudness) {
+  const Blueprint bp =
+      parsed(output_doc(R"("audio": {"loudness": {"target_lufs": -23, "peak_db": -1.5}})"));
+  ASSERT_TRUE(bp.output.audio.loudness.has_value());
+  EXPECT_EQ(bp.output.audio.loudness->target_lufs, Rational{-23});
+  EXPECT_EQ(bp.output.audio.loudness->peak_db, (Rational{-3, 2}));
+  EXPECT_EQ(parsed(to_json(bp)).output.audio, bp.output.audio);
+  EXPECT_EQ(parsed(output_doc(R"("audio": {"loudness": {"target_lufs": -16}})"))
+                .output.audio.loudness->peak_db,
+            Rational{-1});
+  EXPECT_FALSE(parsed(output_doc(R"("audio": {})")).output.audio.loudness.has_value());
+  EXPECT_THAT(errors(output_doc(R"("audio": {"loudness": {"target_lufs": -3, "peak_db": 1}})")),
+              ElementsAre("output.audio.loudness.target_lufs: must be between -70 and -5, got -3",
+                          "output.audio.loudness.peak_db: must be between -20 and 0, got 1"));
+  EXPECT_THAT(errors(output_doc(R"("audio": {"loudness": {"peak_db": -1}})")),
+              ElementsAre("output.audio.loudness.target_lufs: required field is missing"));
+}
+
 TEST(Parse, Audio) {
   EXPECT_THAT(errors(output_doc(R"("audio": {"codec": "mp3", "sample_rate": 7999, "channels": 6,
                                              "bitrate": 15999, "volume": 1})")),
@@ -332,7 +411,7 @@ TEST(Parse, Audio) {
                           "output.audio.channels: must be 1 or 2, got 6",
                           "output.audio.bitrate: must be from 16000 to 512000, got 15999",
                           "output.audio.volume: unknown field (known: codec, sample_rate, "
-                          "channels, bitrate)"));
+                          "channels, bitrate, loudness)"));
   EXPECT_THAT(errors(output_doc(R"("audio": {"sample_rate": 192001, "channels": "2",
                                              "bitrate": 512001})")),
               ElementsAre("output.audio.sample_rate: must be from 8000 to 192000, got 192001",
@@ -588,7 +667,7 @@ TEST(Parse, AllErrorsAreReportedInDocumentOrder) {
                   "output.fps: must be positive, got 0",
                   "output.video.crf: must be from 0 to 51, got 99",
                   "version: expected the integer 1, got \"1\"",
-                  "extra: unknown field (known: version, output, shots)"));
+                  "extra: unknown field (known: version, output, shots, audio)"));
 }
 
 TEST(Parse, DiagnosticToString) {

@@ -230,6 +230,65 @@ TEST(ResolveTimeline, ShotsMayEndExactlyAtTheSourcesEnd) {
   EXPECT_EQ(r.timeline->sources[2].video->duration, Rational(8));
 }
 
+// A blueprint of `shots` with audio beds `beds` (the inside of the audio array).
+std::string with_beds(const std::string& shots, const std::string& beds) {
+  std::string json = blueprint_json("30", shots);
+  json.pop_back();  // the closing brace
+  return json + R"(, "audio": [)" + beds + "]}";
+}
+
+TEST(ResolveTimeline, BedsLandOnTheOutputsSampleGrid) {
+  // 4 s of output; c_360p24 (10 s, mono 44.1 kHz) as beds.
+  const std::string c = (testing::test_media_dir() / "c_360p24.mp4").string();
+  ResolveResult r = resolve(with_beds(R"({"color": "black", "duration": 4})",
+                                      R"({"source": ")" + c +
+                                          R"(", "at": 0.5, "in": 1, "out": 2.25, "gain_db": -6,
+          "fade_in": 0.25, "fade_out": 0.1},
+         {"source": ")" + c + R"(", "at": "1/3", "in": 2, "out": 3, "loop": true},
+         {"source": ")" + c + R"(", "at": 3, "duck": true})"));
+  ASSERT_TRUE(r.timeline.has_value()) << all(r.diagnostics);
+  const Timeline& tl = *r.timeline;
+  ASSERT_EQ(tl.beds.size(), 3u);
+  EXPECT_EQ(tl.beds[0].first_sample, 24000);
+  EXPECT_EQ(tl.beds[0].sample_count, 60000);  // 1.25 s once
+  EXPECT_EQ(tl.beds[0].period, 60000);
+  EXPECT_EQ(tl.beds[0].in, Rational{1});
+  EXPECT_NEAR(tl.beds[0].gain, 0.501187, 1e-6);
+  EXPECT_EQ(tl.beds[0].fade_in, 12000);
+  EXPECT_EQ(tl.beds[0].fade_out, 4800);
+  EXPECT_EQ(tl.beds[1].first_sample, 16000);
+  EXPECT_EQ(tl.beds[1].sample_count, tl.total_samples - 16000);  // loops to the end
+  EXPECT_EQ(tl.beds[1].period, 48000);
+  // The rest of the source from 0 would run to 13 s: cut at the timeline's end.
+  EXPECT_EQ(tl.beds[2].first_sample + tl.beds[2].sample_count, tl.total_samples);
+  EXPECT_TRUE(tl.beds[2].duck.has_value());
+  EXPECT_FALSE(tl.beds[0].duck.has_value());
+  // The bed's source joins the timeline's sources once.
+  EXPECT_EQ(tl.beds[0].source, tl.beds[1].source);
+}
+
+TEST(ResolveTimeline, BedProblemsAreReportedWithTheirPaths) {
+  const std::string c = (testing::test_media_dir() / "c_360p24.mp4").string();
+  const std::string f = (testing::test_media_dir() / "f_noaudio.mp4").string();
+  ResolveResult r = resolve(
+      with_beds(R"({"color": "black", "duration": 4})", R"({"source": ")" + c + R"(", "out": 12},
+         {"source": ")" + f + R"("},
+         {"source": ")" + c + R"(", "at": 4},
+         {"source": ")" + c + R"(", "in": 1, "out": 2, "duration": 3},
+         {"source": ")" + c + R"(", "in": 1, "out": 2, "fade_in": 0.75, "fade_out": 0.5},
+         {"source": "/no/such.mp4"})"));
+  EXPECT_FALSE(r.timeline.has_value());
+  const std::string text = all(r.diagnostics);
+  EXPECT_THAT(text, HasSubstr("audio[0].out: 12s is past the end of"));
+  EXPECT_THAT(text, HasSubstr("audio[1].source: "));
+  EXPECT_THAT(text, HasSubstr("has no audio stream"));
+  EXPECT_THAT(text, HasSubstr("audio[2].at: 4s is at or past the end of the timeline (4s)"));
+  EXPECT_THAT(text, HasSubstr("audio[3].duration: 3s is longer than [in, out) (1s)"));
+  EXPECT_THAT(text, HasSubstr("audio[4].fade_out: fade_in + fade_out (1.25s)"));
+  EXPECT_THAT(text, HasSubstr("audio[5].source: "));
+  EXPECT_EQ(r.diagnostics.size(), 6u) << text;
+}
+
 class MediaDiagnostics : public ::testing::Test {
  protected:
   void SetUp() override {

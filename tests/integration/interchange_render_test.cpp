@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 
 #include "media/decode_helper.h"
 #include "media/testmedia.h"
+#include "support/audio_analysis.h"
 #include "support/subprocess.h"
 #include "support/test_media_env.h"
 
@@ -134,11 +136,11 @@ class InterchangeRender : public ::testing::Test {
 };
 
 // render_cuts.otio at 24 fps: A = c_360p24 [1 s, 2 s), B = a_720p30 [1 s, 2 s), C = c_360p24 from
-// 2 s at 2x for 1 s; 72 frames. V2 is all gap (fine), A1 is not mixed (a note).
+// 2 s at 2x for 1 s; 72 frames. V2 is all gap (fine); A1 (a_720p30's audio) is the sound.
 TEST_F(InterchangeRender, OtioCutsSpeedAndExactFrames) {
   ProcessResult r = render("render_cuts.otio", remap());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("audio tracks are not mixed yet"));
+  EXPECT_THAT(r.err, HasSubstr("mixed under the picture"));
   const Output o = decode(out());
   EXPECT_EQ(o.frames, 72);  // the timeline's 3 s at 24 fps
   EXPECT_EQ(o.width, 320);
@@ -163,6 +165,35 @@ TEST_F(InterchangeRender, VideoTracksCompositeTopOverBottom) {
   for (int k = 0; k < 24; ++k) expected.push_back(source_at("a_720p30.mp4", Q{24 + k, 24}));
   for (int k = 48; k < 72; ++k) expected.push_back(source_at("c_360p24.mp4", Q{24 + k, 24}));
   expect_frames(decode(out()), expected);
+}
+
+// render_audio_tracks.otio: render_cuts.otio plus A2, a gap of 1 s then b_1080p25 [1 s, 3 s).
+// Both audio tracks are heard, summed, each where its clips sit; the video clips' own audio
+// (c_360p24's 500 Hz) is not.
+TEST_F(InterchangeRender, OtioAudioTracksAreSummedUnderThePicture) {
+  ProcessResult r = render("render_audio_tracks.otio", remap());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("2 audio clips from 2 audio tracks mixed under the picture"));
+  auto decoded = decode_audio_mono(out());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  const DecodedAudio& a = *decoded;
+  const auto level = [&](double from, double to, double hz) {
+    const auto w = a.window(std::llround((from - a.first_s) * a.sample_rate),
+                            std::llround((to - from) * a.sample_rate));
+    return 2 * std::sqrt(tone_power(w, a.sample_rate, hz));
+  };
+  const double a1 = test_clip("a_720p30.mp4").audio_frequency_hz;
+  const double a2 = test_clip("b_1080p25.mp4").audio_frequency_hz;
+  const double shots = test_clip("c_360p24.mp4").audio_frequency_hz;
+  const double full = level(0.1, 0.9, a1);
+  ASSERT_GT(full, 0.05);
+  // A1 throughout; A2 from 1 s only, at the same level (the test tones share one amplitude).
+  EXPECT_NEAR(level(1.1, 2.9, a1) / full, 1.0, 0.05);
+  EXPECT_LT(level(0.1, 0.9, a2), full * 0.01);
+  EXPECT_NEAR(level(1.1, 2.9, a2) / full, 1.0, 0.05);
+  // The video clips' own audio is not played.
+  EXPECT_LT(level(0.1, 0.9, shots), full * 0.01);
+  EXPECT_LT(level(2.1, 2.9, shots), full * 0.01);
 }
 
 TEST_F(InterchangeRender, MediaRootFindsTheFilesAndFpsOverridesTheRate) {

@@ -274,5 +274,70 @@ TEST(Lower, UpperTracksOfGapsOnlyAreFine) {
   EXPECT_TRUE(lower(t, at(Rational{24})).ok());
 }
 
+TEST(Lower, AudioTracksBecomeBedsSummedAndTheShotsGoSilent) {
+  Timeline t = one_track({clip("v", Rational{0}, Rational{4}, "v0")});
+  Track a1;
+  a1.kind = Track::Kind::Audio;
+  a1.origin = "tracks.children[1]";
+  Clip music = clip("music", Rational{30}, Rational{3}, "a1c0");
+  music.available_range = TimeRange{Rational{20}, Rational{100}};  // media starts at 20 s
+  a1.items = {gap(Rational{1, 2}, "a1g0"), music};
+  Track a2;
+  a2.kind = Track::Kind::Audio;
+  a2.origin = "tracks.children[2]";
+  a2.items = {clip("vo", Rational{1}, Rational{2}, "a2c0"),
+              dissolve(Rational{1, 24}, Rational{1, 24}, "a2t"), gap(Rational{1}, "a2g"),
+              clip("vo2", Rational{5}, Rational{1, 2}, "a2c1")};
+  t.audio = {a1, a2};
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l.problems));
+  const auto& beds = l.blueprint->audio;
+  ASSERT_EQ(beds.size(), 3u);
+  EXPECT_EQ(beds[0].source, "/media/music.mov");
+  EXPECT_EQ(beds[0].at, (Rational{1, 2}));
+  EXPECT_EQ(beds[0].in, Rational{10});  // 30 s of media time, 20 s into the file
+  EXPECT_EQ(beds[0].out, Rational{13});
+  EXPECT_EQ(beds[1].at, Rational{0});
+  EXPECT_EQ(beds[1].in, Rational{1});
+  EXPECT_EQ(beds[1].out, Rational{3});
+  EXPECT_EQ(beds[2].at, Rational{3});  // after the clip and the gap; the transition adds nothing
+  EXPECT_EQ(beds[2].in, Rational{5});
+  EXPECT_EQ(beds[2].out, (Rational{11, 2}));
+  ASSERT_EQ(l.blueprint->shots.size(), 1u);
+  EXPECT_FALSE(l.blueprint->shots[0].audio);
+  EXPECT_THAT(messages(l.notes), ::testing::Contains(HasSubstr("played as a cut")));
+  EXPECT_THAT(messages(l.notes),
+              ::testing::Contains(HasSubstr("3 audio clips from 2 audio tracks")));
+  // The beds survive the blueprint's round trip.
+  blueprint::ParseResult again = blueprint::parse_blueprint(blueprint::to_json(*l.blueprint), "/");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.blueprint->audio, beds);
+}
+
+TEST(Lower, APictureOnlyCutKeepsTheShotsOwnAudio) {
+  Timeline t = one_track({clip("v", Rational{0}, Rational{4}, "v0")});
+  Track a1;
+  a1.kind = Track::Kind::Audio;
+  a1.items = {gap(Rational{4}, "a1g0")};
+  t.audio = {a1};
+  Lowered l = lower(t, at(Rational{24}));
+  ASSERT_TRUE(l.ok());
+  EXPECT_TRUE(l.blueprint->audio.empty());
+  EXPECT_TRUE(l.blueprint->shots[0].audio);
+}
+
+TEST(Lower, SpeedOnAnAudioClipIsAProblem) {
+  Timeline t = one_track({clip("v", Rational{0}, Rational{4}, "v0")});
+  Track a1;
+  a1.kind = Track::Kind::Audio;
+  Clip fast = clip("fast", Rational{0}, Rational{1}, "a1c0");
+  fast.effect = {TimeEffect::Kind::LinearSpeed, Rational{2}};
+  a1.items = {fast};
+  t.audio = {a1};
+  Lowered l = lower(t, at(Rational{24}));
+  EXPECT_FALSE(l.ok());
+  EXPECT_THAT(messages(l.problems), ::testing::Contains(HasSubstr("a1c0: audio clip \"fast\"")));
+}
+
 }  // namespace
 }  // namespace leancut::interchange
