@@ -58,6 +58,7 @@ struct VideoWork {
   bool repeat = false;
   media::FramePtr other;
   media::Placement other_placement;
+  uint64_t other_id = 0;  // the same for the same decoded picture or fade colour
   Rational mix{0};
 };
 
@@ -568,6 +569,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
 
     media::FramePtr fade_in_colour;
     media::FramePtr fade_out_colour;
+    const uint64_t fade_in_id = ++next_picture_id;
+    const uint64_t fade_out_id = ++next_picture_id;
     if (into != nullptr && !into->is_dissolve() && into->after > 0) {
       Result<media::FramePtr> c = fade_picture(*into);
       if (!c) return fail(shot_error(shot, c.error()));
@@ -597,11 +600,13 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
           Result<ShotFeed::Picture> p = outgoing.at(before.frame_count + k, *this);
           if (!p) return fail(shot_error(before, p.error()));
           other = p->frame;
+          work.other_id = p->id;
           work.other_placement = outgoing.placement;
           work.mix = Rational{1} - Rational{2 * (into->before + k) + 1, 2 * n};
         } else {
           // Up from the colour: all colour just before this frame, none after the last.
           other = fade_in_colour.get();
+          work.other_id = fade_in_id;
           work.other_placement = colour_placement;
           work.mix = Rational{into->after - k - 1, into->after};
         }
@@ -617,11 +622,13 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
           Result<ShotFeed::Picture> p = incoming.at(k - shot.frame_count, *this);
           if (!p) return fail(shot_error(*next, p.error()));
           other = p->frame;
+          work.other_id = p->id;
           work.other_placement = incoming.placement;
           work.mix = Rational{2 * j + 1, 2 * n};
         } else {
           // Down to the colour: all colour on the last frame before the cut.
           other = fade_out_colour.get();
+          work.other_id = fade_out_id;
           work.other_placement = colour_placement;
           work.mix = Rational{j + 1, out_of->before};
         }
@@ -672,6 +679,9 @@ void RenderJob::Impl::normalize_loop() {
                                            .threads = 1,
                                            .output_account = charged(encoder_input_account)});
   media::FramePtr last;
+  media::FramePtr last_other;  // the other normalizer's last picture, kept for reuse
+  uint64_t last_other_id = 0;
+  media::Placement last_other_placement;
   while (std::optional<VideoWork> work = decoded.pop()) {
     media::FramePtr out;
     if (work->repeat) {
@@ -684,10 +694,19 @@ void RenderJob::Impl::normalize_loop() {
       if (!r) return fail(r.error());
       out = std::move(r).value();
       if (work->other) {
-        Result<media::FramePtr> o =
-            other_normalizer.normalize(std::move(work->other), work->other_placement, work->index);
-        if (!o) return fail(o.error());
-        if (Status s = media::blend_into(out.get(), o->get(), work->mix); !s) {
+        // A fade's colour, or a held picture, shows through frame after frame: placed once.
+        const bool same = work->other_id != 0 && work->other_id == last_other_id &&
+                          work->other_placement == last_other_placement &&
+                          work->other_placement.texts == nullptr && last_other != nullptr;
+        if (!same) {
+          Result<media::FramePtr> o = other_normalizer.normalize(
+              std::move(work->other), work->other_placement, work->index);
+          if (!o) return fail(o.error());
+          last_other = std::move(o).value();
+          last_other_id = work->other_id;
+          last_other_placement = work->other_placement;
+        }
+        if (Status s = media::blend_into(out.get(), last_other.get(), work->mix); !s) {
           return fail(s.error());
         }
       }
