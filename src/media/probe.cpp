@@ -128,6 +128,27 @@ StreamEnds stream_ends(AVFormatContext* fmt, const AVStream* video, const AVStre
   return ends;
 }
 
+// What every probe knows of a file before its streams: path, container, size.
+ProbeInfo file_info(const std::filesystem::path& path, const AVFormatContext* fmt) {
+  ProbeInfo info;
+  info.path = path;
+  info.format_name = fmt->iformat->name;
+  std::error_code ec;
+  info.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  return info;
+}
+
+// An audio stream's codec parameters (its start and duration are the caller's to place).
+AudioInfo audio_info(const AVStream* astream) {
+  const AVCodecParameters* apar = astream->codecpar;
+  AudioInfo a;
+  a.stream_index = astream->index;
+  a.codec = avcodec_get_name(apar->codec_id);
+  a.sample_rate = apar->sample_rate;
+  a.channels = apar->ch_layout.nb_channels;
+  return a;
+}
+
 }  // namespace
 
 Result<ProbeInfo> probe_audio_file(const std::filesystem::path& path) {
@@ -142,17 +163,8 @@ Result<ProbeInfo> probe_audio_file(const std::filesystem::path& path) {
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
     if (fmt->streams[i] != astream) fmt->streams[i]->discard = AVDISCARD_ALL;
   }
-  ProbeInfo info;
-  info.path = path;
-  info.format_name = fmt->iformat->name;
-  std::error_code ec;
-  info.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-  const AVCodecParameters* apar = astream->codecpar;
-  AudioInfo a;
-  a.stream_index = astream->index;
-  a.codec = avcodec_get_name(apar->codec_id);
-  a.sample_rate = apar->sample_rate;
-  a.channels = apar->ch_layout.nb_channels;
+  ProbeInfo info = file_info(path, fmt.get());
+  AudioInfo a = audio_info(astream);
   info.time_origin = astream->start_time != AV_NOPTS_VALUE
                          ? to_seconds(astream->start_time, astream->time_base)
                          : Rational{0};
@@ -167,11 +179,7 @@ Result<ProbeInfo> probe_audio_file(const std::filesystem::path& path) {
 
 Result<ProbeInfo> probe_file(const std::filesystem::path& path) {
   LEANCUT_ASSIGN_OR_RETURN(InputFormatPtr fmt, open_input(path));
-  ProbeInfo info;
-  info.path = path;
-  info.format_name = fmt->iformat->name;
-  std::error_code ec;
-  info.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  ProbeInfo info = file_info(path, fmt.get());
 
   int vindex = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   int aindex = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, vindex, nullptr, 0);
@@ -233,12 +241,7 @@ Result<ProbeInfo> probe_file(const std::filesystem::path& path) {
       v.frame_rate = average;
     }
     if (astream != nullptr) {
-      const AVCodecParameters* apar = astream->codecpar;
-      AudioInfo a;
-      a.stream_index = astream->index;
-      a.codec = avcodec_get_name(apar->codec_id);
-      a.sample_rate = apar->sample_rate;
-      a.channels = apar->ch_layout.nb_channels;
+      AudioInfo a = audio_info(astream);
       Rational start = astream->start_time != AV_NOPTS_VALUE
                            ? to_seconds(astream->start_time, astream->time_base)
                            : v.first_frame_time;

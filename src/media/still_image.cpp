@@ -74,6 +74,34 @@ Result<FramePtr> decode_first_picture(const std::filesystem::path& path, std::st
   return frame;
 }
 
+// An RGBA copy of a picture of any format swscale reads (same size, no scaling).
+Result<FramePtr> rgba_copy(const AVFrame* picture) {
+  const int w = picture->width;
+  const int h = picture->height;
+  SwsPtr to_rgba{sws_getContext(w, h, static_cast<AVPixelFormat>(picture->format), w, h,
+                                AV_PIX_FMT_RGBA, SWS_POINT | SWS_ACCURATE_RND, nullptr, nullptr,
+                                nullptr)};
+  if (to_rgba == nullptr) {
+    return make_error(ErrorCode::Unsupported,
+                      std::string("sws_getContext: cannot convert ") +
+                          av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format)) +
+                          " to rgba");
+  }
+  FramePtr rgba = make_frame();
+  rgba->format = AV_PIX_FMT_RGBA;
+  rgba->width = w;
+  rgba->height = h;
+  if (int err = av_frame_get_buffer(rgba.get(), 0); err < 0) {
+    return av_error(err, "av_frame_get_buffer (still, rgba)");
+  }
+  if (int err = sws_scale(to_rgba.get(), picture->data, picture->linesize, 0, h, rgba->data,
+                          rgba->linesize);
+      err < 0) {
+    return av_error(err, "sws_scale (still to rgba)");
+  }
+  return rgba;
+}
+
 // The EXIF orientation (1..8) libavcodec's JPEG decoder put in the picture's metadata; 1 (as
 // stored) without one.
 int exif_orientation(const AVFrame* picture) {
@@ -86,32 +114,12 @@ int exif_orientation(const AVFrame* picture) {
 // The picture turned upright as its EXIF orientation says (cameras store a portrait photo
 // sideways and tag it): an RGBA copy with every pixel moved (w and h swap for 5..8).
 // Orientation 1 returns the picture itself (a new reference).
-Result<FramePtr> upright(const AVFrame* picture, const std::filesystem::path& path) {
+Result<FramePtr> upright(const AVFrame* picture) {
   const int orientation = exif_orientation(picture);
   if (orientation == 1) return ref_frame(picture);
   const int w = picture->width;
   const int h = picture->height;
-  SwsPtr to_rgba{sws_getContext(w, h, static_cast<AVPixelFormat>(picture->format), w, h,
-                                AV_PIX_FMT_RGBA, SWS_POINT | SWS_ACCURATE_RND, nullptr, nullptr,
-                                nullptr)};
-  if (to_rgba == nullptr) {
-    return make_error(ErrorCode::Unsupported,
-                      path.string() + ": cannot convert " +
-                          av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format)) +
-                          " to RGBA to turn it upright");
-  }
-  FramePtr stored = make_frame();
-  stored->format = AV_PIX_FMT_RGBA;
-  stored->width = w;
-  stored->height = h;
-  if (int err = av_frame_get_buffer(stored.get(), 0); err < 0) {
-    return av_error(err, "av_frame_get_buffer (upright)");
-  }
-  if (int err = sws_scale(to_rgba.get(), picture->data, picture->linesize, 0, h, stored->data,
-                          stored->linesize);
-      err < 0) {
-    return av_error(err, "sws_scale (upright)");
-  }
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr stored, rgba_copy(picture));
   const bool swaps = orientation >= 5;
   FramePtr out = make_frame();
   out->format = AV_PIX_FMT_RGBA;
@@ -176,7 +184,7 @@ Result<ImageInfo> probe_image(const std::filesystem::path& path) {
   ImageInfo info;
   info.path = path;
   LEANCUT_ASSIGN_OR_RETURN(FramePtr decoded, decode_first_picture(path, &info.codec));
-  LEANCUT_ASSIGN_OR_RETURN(FramePtr picture, upright(decoded.get(), path));
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr picture, upright(decoded.get()));
   info.width = picture->width;
   info.height = picture->height;
   const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format));
@@ -187,7 +195,7 @@ Result<ImageInfo> probe_image(const std::filesystem::path& path) {
 
 Result<FramePtr> decode_image(const std::filesystem::path& path) {
   LEANCUT_ASSIGN_OR_RETURN(FramePtr decoded, decode_first_picture(path, nullptr));
-  return upright(decoded.get(), path);
+  return upright(decoded.get());
 }
 
 Result<FramePtr> flatten_onto(const AVFrame* picture, Rgb8 background) {
@@ -196,27 +204,7 @@ Result<FramePtr> flatten_onto(const AVFrame* picture, Rgb8 background) {
   const int h = picture->height;
   // Every alpha format PNG decodes to (rgba, rgba64be, ya8, ya16be, pal8 with tRNS) becomes
   // 8-bit RGBA; same size, so no filtering is involved.
-  SwsPtr to_rgba{sws_getContext(w, h, static_cast<AVPixelFormat>(picture->format), w, h,
-                                AV_PIX_FMT_RGBA, SWS_POINT | SWS_ACCURATE_RND, nullptr, nullptr,
-                                nullptr)};
-  if (to_rgba == nullptr) {
-    return make_error(ErrorCode::Unsupported,
-                      std::string("sws_getContext: cannot convert ") +
-                          av_get_pix_fmt_name(static_cast<AVPixelFormat>(picture->format)) +
-                          " to rgba");
-  }
-  FramePtr rgba = make_frame();
-  rgba->format = AV_PIX_FMT_RGBA;
-  rgba->width = w;
-  rgba->height = h;
-  if (int err = av_frame_get_buffer(rgba.get(), 0); err < 0) {
-    return av_error(err, "av_frame_get_buffer (still, rgba)");
-  }
-  if (int err = sws_scale(to_rgba.get(), picture->data, picture->linesize, 0, h, rgba->data,
-                          rgba->linesize);
-      err < 0) {
-    return av_error(err, "sws_scale (still to rgba)");
-  }
+  LEANCUT_ASSIGN_OR_RETURN(FramePtr rgba, rgba_copy(picture));
   FramePtr out = make_frame();
   out->format = AV_PIX_FMT_RGB24;
   out->width = w;
