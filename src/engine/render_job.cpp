@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -17,6 +16,7 @@
 #include <utility>
 
 #include "engine/audio_beds.h"
+#include "engine/transition_audio.h"
 #include "media/audio_normalizer.h"
 #include "media/audio_tempo.h"
 #include "media/av_error.h"
@@ -272,7 +272,6 @@ struct RenderJob::Impl {
 
   struct VideoCursor;
   struct ShotFeed;
-  struct DissolveAudio;
   Result<VideoCursor> open_cursor(int source, Rational t0, int decoder_threads);
   media::Placement placement_for(const ResolvedShot& shot) const;
   Result<ShotFeed> open_feed(const ResolvedShot& shot, int64_t first_k, int decoder_threads);
@@ -719,132 +718,6 @@ void RenderJob::Impl::normalize_loop() {
   if (!failed()) video_out.close();
 }
 
-// The sound a dissolve adds under its cut: over the transition's samples before the cut, the
-// incoming shot's audio from ahead of its in point; over those after it, the outgoing shot's
-// from past its out point. One dissolve at a time, pulled sample-exact by the audio thread as
-// its frames reach the span, through a normalizer and a reader of its own: during a dissolve two
-// audio readers are open, one per source, as for the pictures. A shot without audio, or at
-// another speed, adds silence here (its main-stream audio still ramps).
-struct RenderJob::Impl::DissolveAudio {
-  struct Span {
-    int64_t from = 0;  // output samples: [from, cut) before the cut, [cut, to) after it
-    int64_t cut = 0;
-    int64_t to = 0;
-    std::size_t incoming = 0;  // index in the timeline's shots of the shot the dissolve goes into
-  };
-  Impl& impl;
-  media::AudioTarget target;
-  std::vector<Span> spans{};
-  std::size_t current = 0;  // the span being mixed (or the next one)
-
-  // The current span's stream: its two segments, fed on demand.
-  std::unique_ptr<media::AudioNormalizer> normalizer{};
-  CountedReader reader{};
-  int segment = -1;  // 0: the incoming shot's early audio; 1: the outgoing shot's late audio
-  bool segment_open = false;
-  bool drained = false;
-  std::deque<media::FramePtr> ready{};  // produced frames; pts relative to the span's `from`
-  int64_t ready_from = 0;               // samples of ready.front() already used
-
-  // The weight of the incoming shot's sound at output sample s of a span.
-  static double incoming_weight(const Span& span, int64_t s) {
-    return (static_cast<double>(s - span.from) + 0.5) / static_cast<double>(span.to - span.from);
-  }
-
-  Status begin_next_segment(const Span& span) {
-    ++segment;
-    const Timeline& tl = impl.job_.timeline_;
-    const Rational fps = tl.output.fps;
-    const ResolvedShot& b = tl.shots[span.incoming];
-    const ResolvedShot& a = tl.shots[span.incoming - 1];
-    const ResolvedShot& shot = segment == 0 ? b : a;
-    const int64_t count = segment == 0 ? span.cut - span.from : span.to - span.cut;
-    const ResolvedTransition& t = *b.transition_in;
-    const Rational start =
-        segment == 0 ? b.slot_time(-t.before, fps) : a.slot_time(a.frame_count, fps);
-    normalizer->begin_segment(count, start, static_cast<float>(shot.gain));
-    segment_open = true;
-    reader.reset();
-    if (!shot.take_audio || shot.speed != Rational{1} || count == 0) return ok_status();
-    LEANCUT_ASSIGN_OR_RETURN(
-        reader, impl.open_reader(shot.source, media::StreamKind::Audio, 1, start - kAudioPreroll));
-    return ok_status();
-  }
-
-  // Produces more of the current span's sound, or finishes it.
-  Status produce(const Span& span) {
-    if (segment_open && reader && !normalizer->segment_full()) {
-      LEANCUT_ASSIGN_OR_RETURN(std::optional<media::DecodedFrame> f, reader->next());
-      if (f) {
-        LEANCUT_TRY(normalizer->feed(f->frame.get(), f->time));
-      } else {
-        reader.reset();  // the source's audio ends early: silence pads the rest
-      }
-    } else if (segment_open) {
-      LEANCUT_TRY(normalizer->end_segment());
-      segment_open = false;
-      reader.reset();
-    } else if (segment < 1) {
-      LEANCUT_TRY(begin_next_segment(span));
-    } else {
-      drained = true;
-      if (media::FramePtr last = normalizer->pop_last_frame()) ready.push_back(std::move(last));
-    }
-    while (media::FramePtr f = normalizer->pop_frame()) ready.push_back(std::move(f));
-    return ok_status();
-  }
-
-  // Mixes the dissolves' sound into one output frame of the main stream (the shots' own audio,
-  // each ramped to its share).
-  Status mix_into(AVFrame* f) {
-    const int64_t first = f->pts;
-    const int64_t end = f->pts + f->nb_samples;
-    const int channels = f->ch_layout.nb_channels;
-    while (current < spans.size() && first < end) {
-      const Span& span = spans[current];
-      if (span.from >= end) return ok_status();
-      if (!normalizer) {
-        LEANCUT_ASSIGN_OR_RETURN(normalizer, media::AudioNormalizer::create(target));
-        segment = -1;
-        segment_open = false;
-        drained = false;
-        ready.clear();
-        ready_from = 0;
-      }
-      for (int64_t s = std::max(first, span.from); s < std::min(end, span.to); ++s) {
-        while (ready.empty() && !drained) LEANCUT_TRY(produce(span));
-        float other[8] = {};
-        if (!ready.empty()) {
-          const AVFrame* o = ready.front().get();
-          for (int c = 0; c < channels && c < 8; ++c) {
-            other[c] = reinterpret_cast<const float*>(o->extended_data[c])[ready_from];
-          }
-          if (++ready_from == o->nb_samples) {
-            ready.pop_front();
-            ready_from = 0;
-          }
-        }
-        const double w = incoming_weight(span, s);
-        // Before the cut the main stream is the outgoing shot and this the incoming one's;
-        // after it the other way round.
-        const auto main_gain = static_cast<float>(s < span.cut ? 1 - w : w);
-        const auto other_gain = static_cast<float>(s < span.cut ? w : 1 - w);
-        for (int c = 0; c < channels; ++c) {
-          float& v = reinterpret_cast<float*>(f->extended_data[c])[s - first];
-          v = v * main_gain + other[c] * other_gain;
-        }
-      }
-      if (span.to > end) return ok_status();
-      // The span is done: free its stream before the next.
-      normalizer.reset();
-      reader.reset();
-      ready.clear();
-      ++current;
-    }
-    return ok_status();
-  }
-};
-
 void RenderJob::Impl::audio_loop(int frame_size) {
   const std::optional<blueprint::Loudness>& loudness = job_.timeline_.output.audio.loudness;
   if (!loudness) return audio_pass(frame_size, nullptr, 1.0f);
@@ -877,76 +750,31 @@ void RenderJob::Impl::audio_pass(int frame_size, media::LoudnessMeter* meter, fl
                                      .frame_size = frame_size});
   CountedReader reader;
   int reader_source = -1;
-  // Transitions carry the sound too. A fade ramps the outgoing shot's audio down to silence at the
-  // cut over the transition's `before` frames and the incoming one's up from it over `after`. A
-  // dissolve crossfades: each shot's own audio ramps (down over the whole transition for the
-  // outgoing one, up for the incoming), and DissolveAudio adds the other shot's sound from past
-  // the cut under it.
-  struct Ramp {
-    int64_t from = 0;  // samples on the output
-    int64_t to = 0;
-    bool up = false;
+  // Audio readers for the transitions' and the beds' own sound, counted like the shots'.
+  const OpenAudioReader open_audio =
+      [this](int source) -> Result<std::shared_ptr<media::StreamReader>> {
+    LEANCUT_ASSIGN_OR_RETURN(CountedReader r,
+                             open_reader(source, media::StreamKind::Audio, 1, std::nullopt));
+    auto held = std::make_shared<CountedReader>(std::move(r));
+    return std::shared_ptr<media::StreamReader>(held, held->reader.get());
   };
-  std::vector<Ramp> ramps;
-  DissolveAudio dissolves{.impl = *this,
-                          .target = {.sample_rate = tl.output.audio.sample_rate,
-                                     .channels = tl.output.audio.channels,
-                                     .frame_size = frame_size}};
-  for (std::size_t i = 0; i < tl.shots.size(); ++i) {
-    const ResolvedShot& shot = tl.shots[i];
-    if (!shot.transition_in) continue;
-    const int64_t cut = shot.timeline_first_frame;
-    const auto sample = [&](int64_t frame) {
-      return sample_at(frame_time(frame, fps), tl.output.audio.sample_rate);
-    };
-    const int64_t from = sample(cut - shot.transition_in->before);
-    const int64_t to = sample(cut + shot.transition_in->after);
-    if (shot.transition_in->is_dissolve()) {
-      if (to > from) dissolves.spans.push_back({from, sample(cut), to, i});
-    } else {
-      ramps.push_back({from, sample(cut), false});
-      ramps.push_back({sample(cut), to, true});
-    }
-  }
-  std::size_t next_ramp = 0;
-  const auto apply_ramps = [&](AVFrame* f) {
-    const int64_t first = f->pts;
-    const int64_t end = f->pts + f->nb_samples;
-    while (next_ramp < ramps.size() && ramps[next_ramp].to <= first) ++next_ramp;
-    for (std::size_t r = next_ramp; r < ramps.size() && ramps[r].from < end; ++r) {
-      const Ramp& ramp = ramps[r];
-      const double length = static_cast<double>(ramp.to - ramp.from);
-      for (int64_t s = std::max(first, ramp.from); s < std::min(end, ramp.to); ++s) {
-        const double x = (static_cast<double>(s - ramp.from) + 0.5) / length;
-        const auto ramp_gain = static_cast<float>(ramp.up ? x : 1 - x);
-        for (int c = 0; c < f->ch_layout.nb_channels; ++c) {
-          reinterpret_cast<float*>(f->extended_data[c])[s - first] *= ramp_gain;
-        }
-      }
-    }
-  };
-  const auto transitions = [&](AVFrame* f) -> Status {
-    if (!ramps.empty()) apply_ramps(f);
-    if (!dissolves.spans.empty()) LEANCUT_TRY(dissolves.mix_into(f));
-    return ok_status();
-  };
-  // The beds (engine/audio_beds.h) are mixed into each finished frame on its way out; their
-  // readers are counted like the shots'.
+  // Transitions (engine/transition_audio.h): fades ramp the shots' sound, dissolves crossfade it.
+  TransitionAudio transitions(tl,
+                              {.sample_rate = tl.output.audio.sample_rate,
+                               .channels = tl.output.audio.channels,
+                               .frame_size = frame_size},
+                              open_audio);
+  // The beds (engine/audio_beds.h) are mixed into each finished frame on its way out.
   std::optional<BedMixer> beds;
-  if (!tl.beds.empty()) {
-    beds.emplace(tl, [this](int source) -> Result<std::shared_ptr<media::StreamReader>> {
-      LEANCUT_ASSIGN_OR_RETURN(CountedReader r,
-                               open_reader(source, media::StreamKind::Audio, 1, std::nullopt));
-      auto held = std::make_shared<CountedReader>(std::move(r));
-      return std::shared_ptr<media::StreamReader>(held, held->reader.get());
-    });
-  }
+  if (!tl.beds.empty()) beds.emplace(tl, open_audio);
   // Each finished frame of the shots' audio: its transitions' ramps and crossfades, then the
   // beds (ducked under it), then the loudness pass's meter or gain.
   auto push = [&](media::FramePtr f) -> bool {
-    if (Status t = transitions(f.get()); !t) {
-      fail(t.error());
-      return false;
+    if (!transitions.empty()) {
+      if (Status t = transitions.apply(f.get()); !t) {
+        fail(t.error());
+        return false;
+      }
     }
     if (beds) {
       if (Status s = beds->mix(f.get()); !s) {
