@@ -80,8 +80,10 @@ class AudioBeds : public ::testing::Test {
                       << R"(}, "shots": [)" << shots << R"(], "audio": [)" << audio << "]}";
     const fs::path out = dir_ / "out.mp4";
     const fs::path report = dir_ / "report.json";
+    // A content test, not a budget test: a budget any build fits (under ASan the RSS before the job
+    // alone is large).
     ProcessResult r = run_process({leancut_binary(), "render", bp.string(), "-o", out.string(),
-                                   "-q", "--report", report.string()},
+                                   "-q", "--report", report.string(), "--memory", "2G"},
                                   240000);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     report_ = nlohmann::json::parse(std::ifstream(report), nullptr, false);
