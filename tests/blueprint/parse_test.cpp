@@ -497,9 +497,10 @@ TEST(Parse, UnknownShotField) {
                           "name, speed, freeze, gain_db, text, sha256, transition)"));
   EXPECT_THAT(
       errors(shot_doc(R"("souce": "a.mp4", "in": 0, "out": 1)")),
-      ElementsAre("shots[0].souce: unknown field (did you mean \"source\"? known: source, "
-                  "in, out, fit, focus, audio, name, speed, freeze, gain_db, text, sha256, transition)",
-                  "shots[0].source: required field is missing"));
+      ElementsAre(
+          "shots[0].souce: unknown field (did you mean \"source\"? known: source, "
+          "in, out, fit, focus, audio, name, speed, freeze, gain_db, text, sha256, transition)",
+          "shots[0].source: required field is missing"));
 }
 
 TEST(Parse, RequiredShotFields) {
