@@ -50,7 +50,9 @@ const Rational kAudioPreroll{1, 10};
 // placement, as the previous slot (frame-rate up-conversion, a held last frame); it carries no
 // frame and the normalizer reuses its previous output.
 // During a transition it also carries `other`, the picture that shows through (the other shot's,
-// or a fade's colour), with its own placement, and how much of it shows (`mix`, 0..1).
+// or a fade's colour), with its own placement, and how much of it shows (`mix`, 0..1);
+// `other_repeat` likewise: the same other picture as the previous transition frame (a fade's
+// colour, a held frame), carried no more, the normalizer reusing its placed copy.
 struct VideoWork {
   media::FramePtr frame;
   int64_t index = 0;  // output frame number
@@ -58,8 +60,9 @@ struct VideoWork {
   bool repeat = false;
   media::FramePtr other;
   media::Placement other_placement;
-  uint64_t other_id = 0;  // the same for the same decoded picture or fade colour
+  bool other_repeat = false;
   Rational mix{0};
+  bool in_transition() const { return other != nullptr || other_repeat; }
 };
 
 // A picture of one colour at the output's size, in RGB: the normalizer converts it to the
@@ -484,6 +487,8 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
   ShotFeed incoming;  // the shot after, while a dissolve into it runs
   uint64_t last_sent_id = 0;
   media::Placement last_sent_placement;
+  uint64_t last_other_id = 0;  // the same for the other picture of a transition
+  media::Placement last_other_placement;
   // The next shot's feed, opened, sought and decoded up to its first frame on another thread
   // while this shot decodes.
   std::future<Result<ShotFeed>> prefetch;
@@ -568,12 +573,13 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
 
     media::FramePtr fade_in_colour;
     media::FramePtr fade_out_colour;
-    const uint64_t fade_in_id = ++next_picture_id;
-    const uint64_t fade_out_id = ++next_picture_id;
+    uint64_t fade_in_id = 0;
+    uint64_t fade_out_id = 0;
     if (into != nullptr && !into->is_dissolve() && into->after > 0) {
       Result<media::FramePtr> c = fade_picture(*into);
       if (!c) return fail(shot_error(shot, c.error()));
       fade_in_colour = std::move(c).value();
+      fade_in_id = ++next_picture_id;
     }
     const int64_t out_from =
         out_of != nullptr ? shot.frame_count - out_of->before : shot.frame_count;
@@ -581,6 +587,7 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       Result<media::FramePtr> c = fade_picture(*out_of);
       if (!c) return fail(shot_error(shot, c.error()));
       fade_out_colour = std::move(c).value();
+      fade_out_id = ++next_picture_id;
     }
     const media::Placement colour_placement{.fit = media::FitMode::Stretch};
 
@@ -592,6 +599,7 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       work.placement = current.placement;
       // What shows through during a transition, and how much of it (the `mix`).
       const AVFrame* other = nullptr;
+      uint64_t other_id = 0;
       if (into != nullptr && k < into->after) {
         const int64_t n = into->before + into->after;
         if (into->is_dissolve()) {
@@ -599,13 +607,13 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
           Result<ShotFeed::Picture> p = outgoing.at(before.frame_count + k, *this);
           if (!p) return fail(shot_error(before, p.error()));
           other = p->frame;
-          work.other_id = p->id;
+          other_id = p->id;
           work.other_placement = outgoing.placement;
           work.mix = Rational{1} - Rational{2 * (into->before + k) + 1, 2 * n};
         } else {
           // Up from the colour: all colour just before this frame, none after the last.
           other = fade_in_colour.get();
-          work.other_id = fade_in_id;
+          other_id = fade_in_id;
           work.other_placement = colour_placement;
           work.mix = Rational{into->after - k - 1, into->after};
         }
@@ -621,13 +629,13 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
           Result<ShotFeed::Picture> p = incoming.at(k - shot.frame_count, *this);
           if (!p) return fail(shot_error(*next, p.error()));
           other = p->frame;
-          work.other_id = p->id;
+          other_id = p->id;
           work.other_placement = incoming.placement;
           work.mix = Rational{2 * j + 1, 2 * n};
         } else {
           // Down to the colour: all colour on the last frame before the cut.
           other = fade_out_colour.get();
-          work.other_id = fade_out_id;
+          other_id = fade_out_id;
           work.other_placement = colour_placement;
           work.mix = Rational{j + 1, out_of->before};
         }
@@ -635,8 +643,16 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
       std::size_t bytes = 0;
       if (other != nullptr) {
         work.frame = media::ref_frame(own->frame);
-        work.other = media::ref_frame(other);
-        bytes = media::frame_bytes(work.frame.get()) + media::frame_bytes(work.other.get());
+        bytes = media::frame_bytes(work.frame.get());
+        work.other_repeat = other_id == last_other_id &&
+                            work.other_placement == last_other_placement &&
+                            work.other_placement.texts == nullptr;
+        if (!work.other_repeat) {
+          work.other = media::ref_frame(other);
+          bytes += media::frame_bytes(work.other.get());
+        }
+        last_other_id = other_id;
+        last_other_placement = work.other_placement;
         last_sent_id = 0;  // the normalizer's last output is a blend: never repeat it
       } else {
         // Text changes over time (start, end, fades): a shot with text runs every frame
@@ -663,24 +679,18 @@ void RenderJob::Impl::video_decode_loop(int decoder_threads) {
 
 void RenderJob::Impl::normalize_loop() {
   const Timeline& tl = job_.timeline_;
-  media::VideoNormalizer normalizer({.width = tl.output.width,
-                                     .height = tl.output.height,
-                                     .frame_rate = tl.output.fps,
-                                     .background = tl.output.background,
-                                     .threads = 1,
-                                     .output_account = charged(encoder_input_account)});
+  const media::VideoTarget target{.width = tl.output.width,
+                                  .height = tl.output.height,
+                                  .frame_rate = tl.output.fps,
+                                  .background = tl.output.background,
+                                  .threads = 1,
+                                  .output_account = charged(encoder_input_account)};
+  media::VideoNormalizer normalizer(target);
   // A transition's other picture goes through a normalizer of its own, so neither graph is
   // rebuilt frame after frame as the two pictures alternate.
-  media::VideoNormalizer other_normalizer({.width = tl.output.width,
-                                           .height = tl.output.height,
-                                           .frame_rate = tl.output.fps,
-                                           .background = tl.output.background,
-                                           .threads = 1,
-                                           .output_account = charged(encoder_input_account)});
+  media::VideoNormalizer other_normalizer(target);
   media::FramePtr last;
-  media::FramePtr last_other;  // the other normalizer's last picture, kept for reuse
-  uint64_t last_other_id = 0;
-  media::Placement last_other_placement;
+  media::FramePtr last_other;  // the other normalizer's last picture, kept for other_repeat
   while (std::optional<VideoWork> work = decoded.pop()) {
     media::FramePtr out;
     if (work->repeat) {
@@ -692,18 +702,14 @@ void RenderJob::Impl::normalize_loop() {
           normalizer.normalize(std::move(work->frame), work->placement, work->index);
       if (!r) return fail(r.error());
       out = std::move(r).value();
-      if (work->other) {
-        // A fade's colour, or a held picture, shows through frame after frame: placed once.
-        const bool same = work->other_id != 0 && work->other_id == last_other_id &&
-                          work->other_placement == last_other_placement &&
-                          work->other_placement.texts == nullptr && last_other != nullptr;
-        if (!same) {
+      if (work->in_transition()) {
+        if (work->other) {
           Result<media::FramePtr> o = other_normalizer.normalize(
               std::move(work->other), work->other_placement, work->index);
           if (!o) return fail(o.error());
           last_other = std::move(o).value();
-          last_other_id = work->other_id;
-          last_other_placement = work->other_placement;
+        } else if (!last_other) {
+          return fail(make_error(ErrorCode::Internal, "other_repeat without a previous picture"));
         }
         if (Status s = media::blend_into(out.get(), last_other.get(), work->mix); !s) {
           return fail(s.error());

@@ -196,19 +196,23 @@ std::vector<Segment> flatten(const std::vector<std::vector<Segment>>& layers, Lo
   constexpr size_t kNone = static_cast<size_t>(-1);
   std::vector<Segment> flat;
   std::vector<Piece> pieces;
+  // Each layer's segments are in time order and the edges ascend: one cursor per layer walks
+  // them once, so flattening is linear in the segments, whatever the cut's length.
+  std::vector<size_t> cursor(layers.size(), 0);
   for (size_t e = 0; e + 1 < edges.size(); ++e) {
     const Rational t0 = edges[e];
     const Rational t1 = edges[e + 1];
     Piece piece{0, kNone};
+    for (size_t l = 0; l < layers.size(); ++l) {
+      while (cursor[l] < layers[l].size() && layers[l][cursor[l]].end <= t0) ++cursor[l];
+    }
     for (size_t l = layers.size(); l-- > 0;) {
-      for (size_t i = 0; i < layers[l].size(); ++i) {
-        const Segment& s = layers[l][i];
-        if (s.start <= t0 && t0 < s.end && s.kind != Segment::Kind::Black) {
-          piece = {l, i};
-          break;
-        }
+      const size_t i = cursor[l];
+      if (i < layers[l].size() && layers[l][i].start <= t0 &&
+          layers[l][i].kind != Segment::Kind::Black) {
+        piece = {l, i};
+        break;
       }
-      if (piece.index != kNone) break;
     }
     if (!pieces.empty() && pieces.back().layer == piece.layer &&
         pieces.back().index == piece.index) {
